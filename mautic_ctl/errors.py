@@ -1,0 +1,110 @@
+"""One exception tree for mautic-ctl; each class carries its exit code and whether a retry can help.
+
+::
+
+    MauticCtlError                 exit 1   anything unexpected we still name
+    ├── InputError                 exit 2   bad input; nothing was recorded
+    ├── ConfigError                exit 2   bad or missing configuration
+    ├── VerifyFailed               exit 3   verify-config found drift
+    ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
+    └── MauticError                         an answer (or no answer) from Mautic
+        ├── TransientError         exit 75  timeout, connection error, 5xx: retry with backoff
+        │   └── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
+        ├── AuthError              exit 1   401/403 after one token refresh: credentials are wrong
+        └── PermanentError         exit 1   400/404/422, a 200 with `errors`: retrying cannot help
+            └── NotFound           exit 1   404 (segment, campaign or contact missing)
+
+Nothing above ``client.py`` imports httpx exceptions; the client translates them into this tree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INPUT = 2
+EXIT_VERIFY_FAILED = 3
+EXIT_QUEUED = 75  # EX_TEMPFAIL from sysexits.h: cron and supervisors know it means "try later"
+
+
+class MauticCtlError(Exception):
+    """Something went wrong."""
+
+    exit_code: int = EXIT_ERROR
+    retryable: bool = False
+
+    def __init__(self, message: str | None = None) -> None:
+        # A subclass with no message uses its docstring's first line, as procrastinate does.
+        super().__init__(message or (self.__doc__ or "").strip().splitlines()[0])
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class InputError(MauticCtlError):
+    """The input is not valid; nothing was recorded."""
+
+    exit_code = EXIT_INPUT
+
+
+class ConfigError(MauticCtlError):
+    """The configuration is not valid; fix it and run again."""
+
+    exit_code = EXIT_INPUT
+
+
+class VerifyFailed(MauticCtlError):
+    """Some configured segments, campaigns or fields are missing in Mautic."""
+
+    exit_code = EXIT_VERIFY_FAILED
+
+
+class Queued(MauticCtlError):
+    """The event is recorded and will be applied by `mautic-ctl queue run`."""
+
+    exit_code = EXIT_QUEUED
+    retryable = True
+
+
+class MauticError(MauticCtlError):
+    """Mautic answered with an error."""
+
+    status: int | None = None
+
+    def __init__(self, message: str | None = None, *, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class TransientError(MauticError):
+    """Mautic is unreachable or failed temporarily; the event stays queued for a retry."""
+
+    exit_code = EXIT_QUEUED
+    retryable = True
+
+
+class RateLimited(TransientError):
+    """Mautic's API rate limit is exhausted; the event waits until the limit resets."""
+
+    def __init__(
+        self, message: str | None = None, *, status: int | None = 429, reset_at: datetime | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.reset_at = reset_at
+
+
+class AuthError(MauticError):
+    """Mautic refused the credentials; check MAUTIC_CLIENT_ID/SECRET or MAUTIC_USERNAME/PASSWORD."""
+
+
+class PermanentError(MauticError):
+    """Mautic rejected the request; retrying the same request cannot succeed."""
+
+
+class NotFound(PermanentError):
+    """Mautic has no such item."""
+
+    status = 404

@@ -1,0 +1,446 @@
+"""Lifecycle events and the validation of every input form (flags, JSON, JSONL).
+
+Pure and cheap to import: plain dataclasses and the standard library only, because the commands
+that merely record an event must start fast (no pydantic, no HTTP stack). Knows nothing of HTTP or SQL.
+Every value is checked here, before it can reach the queue or Mautic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from mautic_ctl.errors import InputError
+
+CANCELLED = "cancelled"
+"""The pseudo-tier of `plan-change --to cancelled`."""
+
+MAX_EMAIL_LENGTH = 64  # Mautic 5.1 gives every stock field, email included, a 64-character limit
+MAX_TEXT_LENGTH = 64  # default charLengthLimit of text fields on Mautic 5.1+
+MAX_USER_ID_LENGTH = 191
+MAX_EVENT_ID_LENGTH = 255
+MAX_INPUT_BYTES = 1_000_000  # one event larger than this is not a lifecycle event
+
+FieldValue = str | int | float | bool | None
+
+
+class EventKind(StrEnum):
+    """What happened to the user."""
+
+    SIGNUP = "signup"  # a new user, into a tier
+    PLAN_CHANGE = "plan_change"  # upgrade, downgrade, cancellation or reactivation
+    SYNC_CONTACT = "sync_contact"  # field updates only
+    PAYMENT = "payment"  # money received: adds to lifetime_value
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    SELECT = "select"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A Mautic contact field mautic-ctl may write, with what Mautic will accept for it."""
+
+    alias: str
+    type: FieldType = FieldType.TEXT
+    max_length: int = MAX_TEXT_LENGTH
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One lifecycle event, as recorded in the queue and planned by the rules."""
+
+    kind: EventKind
+    user_id: str
+    event_id: str
+    occurred_at: datetime
+    source: str = "cli"
+    email: str | None = None
+    tier: str | None = None  # signup: the tier; plan_change: the target tier or "cancelled"
+    from_tier: str | None = None  # plan_change: what the sender believes the old tier was
+    first_name: str | None = None
+    last_name: str | None = None
+    fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    amount: float | None = None  # payment: amount added to lifetime_value
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "user_id": self.user_id,
+            "event_id": self.event_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "source": self.source,
+        }
+        for name in ("email", "tier", "from_tier", "first_name", "last_name", "amount"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.fields:
+            out["fields"] = dict(self.fields)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """Rebuild an event the store recorded (already validated when it was recorded)."""
+        return cls(
+            kind=EventKind(data["kind"]),
+            user_id=data["user_id"],
+            event_id=data["event_id"],
+            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            source=data.get("source", "cli"),
+            email=data.get("email"),
+            tier=data.get("tier"),
+            from_tier=data.get("from_tier"),
+            first_name=data.get("first_name"),
+            last_name=data.get("last_name"),
+            fields=dict(data.get("fields") or {}),
+            amount=data.get("amount"),
+        )
+
+    def with_source(self, source: str) -> Event:
+        return replace(self, source=source)
+
+
+# --- scalar validators -------------------------------------------------------------------------
+
+# Deliberately stricter than RFC 5322: what Mautic's validator accepts and a mail server delivers.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]{0,24}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]*$")
+
+
+def _clean_text(value: object, what: str, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, got {type(value).__name__}.")
+    text = value.strip()
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text):
+        raise InputError(f"{what} contains control characters; remove them and try again.")
+    if len(text) > max_length:
+        raise InputError(f"{what} is {len(text)} characters long; Mautic accepts at most {max_length}.")
+    return text
+
+
+def validate_email(value: object) -> str:
+    """Return the email trimmed; reject what Mautic would refuse or silently rewrite."""
+    text = _clean_text(value, "email", 10 * MAX_EMAIL_LENGTH)
+    if not text or not _EMAIL_RE.match(text):
+        raise InputError(f"{_shorten(text)!r} is not a valid email address.")
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InputError(f"email is {len(text)} characters long; Mautic accepts at most {MAX_EMAIL_LENGTH}.")
+    return text
+
+
+def validate_user_id(value: object) -> str:
+    text = _clean_text(value if not isinstance(value, int) else str(value), "user id", MAX_USER_ID_LENGTH)
+    if not text or not _KEY_RE.match(text):
+        raise InputError(
+            f"user id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only."
+        )
+    return text
+
+
+def validate_event_id(value: object) -> str:
+    text = _clean_text(value if not isinstance(value, int) else str(value), "event id", MAX_EVENT_ID_LENGTH)
+    if not text or not _KEY_RE.match(text):
+        raise InputError(
+            f"event id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only."
+        )
+    return text
+
+
+def validate_tier(value: object, tiers: Iterable[str], *, allow_cancelled: bool = False) -> str:
+    allowed = list(tiers) + ([CANCELLED] if allow_cancelled else [])
+    text = _clean_text(value, "tier", 64).lower() if isinstance(value, str) else value
+    if text not in allowed:
+        raise InputError(f"unknown tier {_shorten(str(value))!r}; use one of: {', '.join(allowed)}.")
+    return str(text)
+
+
+def validate_name(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    text = _clean_text(value, what, MAX_TEXT_LENGTH)
+    return text or None
+
+
+def parse_datetime(value: object, what: str = "occurred-at") -> datetime:
+    """ISO 8601 (or a Unix timestamp) to an aware UTC datetime; naive input is taken as UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value) or not 0 <= value < 32503680000:
+            raise InputError(f"{what} {value!r} is not a valid Unix timestamp.")
+        parsed = datetime.fromtimestamp(value, tz=UTC)
+    elif isinstance(value, str):
+        text = _clean_text(value, what, 64)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InputError(
+                f"{what} {_shorten(text)!r} is not an ISO 8601 date-time (e.g. 2026-11-26T10:00:00Z)."
+            ) from None
+    else:
+        raise InputError(f"{what} must be an ISO 8601 date-time.")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
+    """Type and format a value the way Mautic stores it, or raise InputError.
+
+    Mautic drops 0 and values between -1 and 1 on POST/PATCH without a word (fact sheet §5.4), so
+    such numbers are refused here instead of being silently lost.
+    """
+    what = f"field {spec.alias!r}"
+    if spec.type is FieldType.NUMBER:
+        try:
+            number = float(raw) if not isinstance(raw, bool) else math.nan  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise InputError(f"{what} needs a number, got {_shorten(str(raw))!r}.")
+        if -1 < number < 1:
+            raise InputError(
+                f"{what} cannot be set to {raw!r}: Mautic's API silently drops values between -1 and 1."
+            )
+        return int(number) if number.is_integer() else number
+    if spec.type is FieldType.BOOLEAN:
+        truthy = {"1", "true", "yes", "on"}
+        falsy = {"0", "false", "no", "off"}
+        text = str(raw).strip().lower()
+        if text in truthy or raw is True:
+            return True
+        if text in falsy or raw is False:
+            return False
+        raise InputError(f"{what} needs yes/no, got {_shorten(str(raw))!r}.")
+    if spec.type is FieldType.DATE:
+        if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+            try:
+                return date.fromisoformat(raw.strip()).isoformat()
+            except ValueError:
+                raise InputError(f"{what} {raw!r} is not a real date.") from None
+        return parse_datetime(raw, what).date().isoformat()
+    if spec.type is FieldType.DATETIME:
+        return parse_datetime(raw, what).strftime("%Y-%m-%d %H:%M:%S")
+    text = _clean_text(raw if not isinstance(raw, int | float) else str(raw), what, spec.max_length)
+    if not text:
+        raise InputError(f"{what} cannot be empty: Mautic ignores empty values on update.")
+    if spec.type is FieldType.SELECT and spec.choices and text not in spec.choices:
+        raise InputError(f"{what} must be one of: {', '.join(spec.choices)}.")
+    if text.strip("0") == "" or text in ("0.0", "-0"):
+        raise InputError(f"{what} cannot be set to {text!r}: Mautic's API silently drops zero values.")
+    return text
+
+
+def parse_assignment(text: str, specs: Mapping[str, FieldSpec]) -> tuple[str, FieldValue]:
+    """``ALIAS=VALUE`` from `--set`, checked against the configured fields."""
+    alias, sep, raw = text.partition("=")
+    alias = alias.strip()
+    if not sep or not alias:
+        raise InputError(f"--set {_shorten(text)!r} is malformed; write it as ALIAS=VALUE.")
+    return check_field(alias, raw, specs)
+
+
+def check_field(alias: str, raw: object, specs: Mapping[str, FieldSpec]) -> tuple[str, FieldValue]:
+    if alias not in specs:
+        known = ", ".join(sorted(specs)) or "none"
+        raise InputError(
+            f"unknown field {_shorten(alias)!r}; configured fields are: {known} "
+            "(Mautic would silently ignore an unknown alias)."
+        )
+    return alias, coerce_field(specs[alias], raw)
+
+
+def new_event_id(prefix: str = "cli") -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+# --- whole events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """What input is checked against: the configured tiers and writable fields."""
+
+    tiers: tuple[str, ...]
+    fields: Mapping[str, FieldSpec]
+
+
+def build_event(
+    kind: EventKind | str,
+    vocab: Vocabulary,
+    *,
+    user_id: object,
+    now: datetime,
+    event_id: object = None,
+    occurred_at: object = None,
+    source: str = "cli",
+    email: object = None,
+    tier: object = None,
+    from_tier: object = None,
+    first_name: object = None,
+    last_name: object = None,
+    fields: Mapping[str, object] | Iterable[str] | None = None,
+    amount: object = None,
+) -> Event:
+    """Validate every part of an event; raises InputError with one clear sentence."""
+    try:
+        kind = EventKind(kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in EventKind)
+        raise InputError(f"unknown event type {_shorten(str(kind))!r}; use one of: {kinds}.") from None
+    checked_fields: dict[str, FieldValue] = {}
+    if isinstance(fields, Mapping):
+        for alias, raw in fields.items():
+            key, value = check_field(str(alias), raw, vocab.fields)
+            checked_fields[key] = value
+    elif fields is not None:
+        for assignment in fields:
+            key, value = parse_assignment(assignment, vocab.fields)
+            checked_fields[key] = value
+    event = Event(
+        kind=kind,
+        user_id=validate_user_id(user_id),
+        event_id=validate_event_id(event_id) if event_id is not None else new_event_id(source),
+        occurred_at=parse_datetime(occurred_at) if occurred_at is not None else now.astimezone(UTC),
+        source=source,
+        email=validate_email(email) if email is not None else None,
+        first_name=validate_name(first_name, "first name"),
+        last_name=validate_name(last_name, "last name"),
+        fields=checked_fields,
+    )
+    if kind is EventKind.SIGNUP:
+        if event.email is None:
+            raise InputError("a signup needs an email address (--email).")
+        event = replace(event, tier=validate_tier(tier if tier is not None else vocab.tiers[0], vocab.tiers))
+    elif kind is EventKind.PLAN_CHANGE:
+        if tier is None:
+            raise InputError("a plan change needs the new tier (--to).")
+        event = replace(
+            event,
+            tier=validate_tier(tier, vocab.tiers, allow_cancelled=True),
+            from_tier=validate_tier(from_tier, vocab.tiers, allow_cancelled=True) if from_tier else None,
+        )
+    elif kind is EventKind.SYNC_CONTACT:
+        if not checked_fields and event.email is None and not (event.first_name or event.last_name):
+            raise InputError("sync-contact needs at least one --set ALIAS=VALUE (or --email).")
+    elif kind is EventKind.PAYMENT:
+        try:
+            value = float(amount)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"a payment needs a non-negative amount, got {_shorten(str(amount))!r}.")
+        event = replace(event, amount=round(value, 2))
+    return event
+
+
+_EVENT_KEYS = {
+    "type", "kind", "user_id", "event_id", "occurred_at", "email", "tier", "to", "from", "from_tier",
+    "first_name", "last_name", "fields", "amount", "source",
+}  # fmt: skip
+
+
+def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: str = "file") -> Event:
+    """One event from a decoded JSON object, e.g. ``{"type":"plan_change","user_id":"u1","to":"pro"}``."""
+    if not isinstance(data, dict):
+        raise InputError("each event must be a JSON object.")
+    unknown = set(data) - _EVENT_KEYS
+    if unknown:
+        raise InputError(f"unknown event key(s): {', '.join(sorted(map(str, unknown)))}.")
+    kind = data.get("type", data.get("kind"))
+    if kind is None:
+        raise InputError('an event needs a "type" (signup, plan_change, sync_contact or payment).')
+    kind = str(kind).replace("-", "_")
+    fields = data.get("fields")
+    if fields is not None and not isinstance(fields, dict):
+        raise InputError('"fields" must be a JSON object of alias: value.')
+    return build_event(
+        kind,
+        vocab,
+        user_id=data.get("user_id"),
+        now=now,
+        event_id=data.get("event_id"),
+        occurred_at=data.get("occurred_at"),
+        source=str(data.get("source") or source),
+        email=data.get("email"),
+        tier=data.get("tier", data.get("to")),
+        from_tier=data.get("from_tier", data.get("from")),
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        fields=fields,
+        amount=data.get("amount"),
+    )
+
+
+def decode_json_line(raw: bytes | str, where: str) -> object:
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_INPUT_BYTES:
+            raise InputError(f"{where} is larger than {MAX_INPUT_BYTES} bytes.")
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{where} is not valid UTF-8.") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{where} is larger than {MAX_INPUT_BYTES} bytes.")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = getattr(exc, "msg", "too deeply nested")
+        raise InputError(f"{where} is not valid JSON ({msg}).") from None
+
+
+def iter_json_records(raw: bytes | str) -> Iterator[tuple[int, object]]:
+    """Decode one JSON document (an object or an array of them) or a JSONL stream.
+
+    Yields (position, value): the array index or the JSONL line number, so errors can point at it.
+    A pretty-printed single payload (as webhook tools write them) is one document, not JSONL.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise InputError(f"line {line} is not valid UTF-8.") from None
+    try:
+        whole = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        whole = None
+        lines = raw.splitlines()
+    else:
+        lines = []
+    if whole is not None:
+        if isinstance(whole, list):
+            yield from enumerate(whole, start=1)
+        else:
+            yield 1, whole
+        return
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, decode_json_line(line, f"line {number}")
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
