@@ -1,0 +1,93 @@
+"""signup, plan-change, sync-contact: record a lifecycle event, then apply it at once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mautic_ctl.cli.context import app_context
+from mautic_ctl.cli.options import (
+    ConfigOpt,
+    DbOpt,
+    EmailOpt,
+    EventIdOpt,
+    JsonOpt,
+    NoApplyOpt,
+    OccurredOpt,
+    UserIdOpt,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("signup")(signup)
+    app.command("plan-change")(plan_change)
+    app.command("sync-contact")(sync_contact)
+
+
+def signup(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    email: Annotated[str, typer.Option("--email", help="The user's email address.")],
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="Plan tier (default: the first configured tier).")] = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """A new user: create the contact, set its fields, add it to New Users and its tier, start Welcome."""
+    _record(ctx, "signup", as_json, no_apply, config, db, user_id=user_id, email=email, first_name=first_name,
+            last_name=last_name, tier=tier, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def plan_change(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    to: Annotated[str, typer.Option("--to", help="The new tier, or 'cancelled'.")],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="The old tier (default: what mautic-ctl last applied).")
+    ] = None,
+    email: EmailOpt = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Upgrade, downgrade, cancellation or reactivation: move segments, enter the right campaign."""
+    _record(ctx, "plan_change", as_json, no_apply, config, db, user_id=user_id, tier=to, from_tier=from_,
+            email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def sync_contact(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    email: EmailOpt = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="ALIAS=VALUE of a configured field (repeatable).")
+    ] = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Update contact fields (typed and formatted as Mautic expects), always with PATCH."""
+    _record(ctx, "sync_contact", as_json, no_apply, config, db, user_id=user_id, email=email, fields=set_ or [],
+            event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, **values) -> None:
+    from mautic_ctl import service
+    from mautic_ctl.cli.render import render_record
+    from mautic_ctl.events import build_event
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    event = build_event(kind, rt.settings.vocabulary(), now=service.now(), **values)
+    render_record(service.record(rt, event, apply=not no_apply), as_json)

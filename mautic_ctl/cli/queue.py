@@ -1,0 +1,164 @@
+"""queue run | list | stats | show | retry | purge | replay."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from mautic_ctl.cli.context import app_context
+from mautic_ctl.cli.options import ConfigOpt, DbOpt, JsonOpt
+
+queue_app = typer.Typer(help="Drain, inspect and repair the event queue.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("run")
+def run(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Process at most N events.")] = None,
+    max_seconds: Annotated[float | None, typer.Option("--max-seconds", min=0, help="Stop claiming after S s.")] = None,
+    sequential: Annotated[bool, typer.Option("--sequential", help="One call per operation, no batching.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Apply due events (a burst worker for cron: safe to run twice at once, safe to kill)."""
+    from mautic_ctl import service
+    from mautic_ctl.cli.progress import drain_progress
+    from mautic_ctl.cli.render import render_drain
+    from mautic_ctl.store import queue as q
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    options = rt.drain_options(limit=limit, max_seconds=max_seconds, batched=not sequential)
+    with drain_progress(q.stats(rt.conn, time.time())["due"], enabled=not as_json) as on_progress:
+        report = service.run_drain(rt, options, on_progress)
+    stats = q.stats(rt.conn, time.time())
+    scheduled = stats["counts"]["pending"] - stats["due"]
+    render_drain(report, stats["due"], scheduled, as_json)
+
+
+@queue_app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="pending|processing|done|dead|superseded")] = None,
+    user_id: Annotated[str | None, typer.Option("--user-id")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Recorded events, newest first."""
+    from mautic_ctl.cli.render import render_events
+    from mautic_ctl.errors import InputError
+    from mautic_ctl.store import queue as q
+
+    try:
+        wanted = q.Status(status) if status else None
+    except ValueError:
+        raise InputError(f"unknown status {status!r}; use one of: {', '.join(s.value for s in q.Status)}.") from None
+    rt = app_context(ctx).runtime(config=config, db=db)
+    render_events(q.list_events(rt.conn, status=wanted, user_id=user_id, limit=limit), as_json, status)
+
+
+@queue_app.command("stats")
+def stats(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """How many events are in each state, and how many are due now."""
+    from mautic_ctl.cli.render import render_stats
+    from mautic_ctl.store import queue as q
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    render_stats(q.stats(rt.conn, time.time()), as_json)
+
+
+@queue_app.command("show")
+def show(
+    ctx: typer.Context,
+    event: Annotated[int, typer.Argument(help="Queue id (from `queue list`).")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """One event: its payload, attempts, progress and every error."""
+    from mautic_ctl.cli.render import render_event_detail
+    from mautic_ctl.errors import InputError
+    from mautic_ctl.store import queue as q
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    found = q.get_event(rt.conn, event)
+    if found is None:
+        raise InputError(f"no event with queue id {event}; see `mautic-ctl queue list`.")
+    render_event_detail(found, as_json)
+
+
+@queue_app.command("retry")
+def retry(
+    ctx: typer.Context,
+    events: Annotated[list[int] | None, typer.Argument(help="Queue ids of dead events.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Revive every dead event.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Put dead events back in the queue with fresh attempts."""
+    from mautic_ctl.cli.render import render_ids
+    from mautic_ctl.errors import InputError
+    from mautic_ctl.store import queue as q
+
+    if bool(events) == all_dead:
+        raise InputError("give queue ids of dead events, or --all-dead (not both).")
+    rt = app_context(ctx).runtime(config=config, db=db)
+    revived = q.revive(rt.conn, None if all_dead else events, time.time())
+    render_ids("revived", revived, as_json, wanted=None if all_dead else events)
+
+
+@queue_app.command("purge")
+def purge(
+    ctx: typer.Context,
+    done_older_than: Annotated[str, typer.Option("--done-older-than", help="e.g. 30d, 12h, 90m.")],
+    include_dead: Annotated[bool, typer.Option("--include-dead", help="Purge old dead events too.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete finished events older than a duration (dead ones are kept unless --include-dead)."""
+    from mautic_ctl.cli.output import emit_json, info
+    from mautic_ctl.durations import parse_duration
+    from mautic_ctl.store import queue as q
+
+    seconds = parse_duration(done_older_than)
+    rt = app_context(ctx).runtime(config=config, db=db)
+    statuses = [q.Status.DONE, q.Status.SUPERSEDED] + ([q.Status.DEAD] if include_dead else [])
+    n = q.purge_finished(rt.conn, before=time.time() - seconds, statuses=statuses)
+    emit_json({"purged": n}) if as_json else info(f"purged {n} finished event(s).")
+
+
+@queue_app.command("replay")
+def replay(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="ISO 8601 time (or a duration such as 7d): events since then.")],
+    user_id: Annotated[str | None, typer.Option("--user-id")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Re-apply recorded events idempotently (Mautic is checked before any campaign entry)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mautic_ctl.cli.render import render_ids
+    from mautic_ctl.durations import parse_duration
+    from mautic_ctl.errors import InputError
+    from mautic_ctl.events import parse_datetime
+    from mautic_ctl.store import queue as q
+
+    try:
+        start = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
+    except InputError:
+        start = parse_datetime(since, "--since")
+    rt = app_context(ctx).runtime(config=config, db=db)
+    ids = q.replay(rt.conn, since=start.isoformat(), user_id=user_id, now=time.time())
+    render_ids("queued for replay (run `mautic-ctl queue run`)", ids, as_json)

@@ -1,0 +1,134 @@
+"""Turn service results into output (table or JSON) and, where the result means it, an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mautic_ctl.cli.output import emit_json, key_values, table
+from mautic_ctl.errors import EXIT_ERROR, MauticCtlError, Queued, VerifyFailed
+
+if TYPE_CHECKING:
+    from mautic_ctl.drain import DrainReport
+    from mautic_ctl.service import Check, RecordResult
+
+
+class EventFailed(MauticCtlError):
+    """The event could not be applied and is now dead; see `mautic-ctl queue show`."""
+
+    exit_code = EXIT_ERROR
+
+
+def render_record(result: RecordResult, as_json: bool) -> None:
+    payload = asdict(result)
+    payload["queue_id"] = payload.pop("pk")
+    if as_json:
+        emit_json(payload)
+    else:
+        key_values(f"event {result.event_id}", [(k, v) for k, v in payload.items() if v is not None])
+    if result.status == "queued":
+        why = f" ({result.error})" if result.error else ""
+        raise Queued(f"queued: event {result.event_id} is recorded and will be applied by `mautic-ctl queue run`{why}.")
+    if result.status == "dead":
+        raise EventFailed(
+            f"event {result.event_id} could not be applied: {result.error} "
+            f"(see `mautic-ctl queue show {result.pk}`; `queue retry {result.pk}` after fixing it)."
+        )
+
+
+def drain_payload(report: DrainReport, remaining_due: int) -> dict[str, Any]:
+    return {
+        "applied": report.applied,
+        "retried": report.retried,
+        "deferred": report.deferred,
+        "dead": report.dead,
+        "superseded": report.superseded,
+        "api_calls": report.calls,
+        "seconds": round(report.seconds, 3),
+        "remaining_due": remaining_due,
+        "unreachable": report.outcomes.get(-1, {}).get("error"),
+    }
+
+
+def render_drain(report: DrainReport, remaining_due: int, scheduled: int, as_json: bool) -> None:
+    """Exit 0 when every due event was applied, 75 when some wait for a retry, 1 when some went dead."""
+    payload = drain_payload(report, remaining_due)
+    payload["scheduled_for_retry"] = scheduled
+    if as_json:
+        emit_json(payload)
+    else:
+        table("queue run", ("applied", "retried", "deferred", "dead", "superseded", "API calls", "seconds"),
+              [(report.applied, report.retried, report.deferred, report.dead, report.superseded, report.calls,
+                f"{report.seconds:.2f}")])  # fmt: skip
+    if report.dead:
+        raise EventFailed(f"{report.dead} event(s) went dead in this run; see `mautic-ctl queue list --status dead`.")
+    if payload["unreachable"]:
+        raise Queued(f"Mautic is unreachable ({payload['unreachable']}); events stay queued.")
+    if report.retried or report.deferred or remaining_due:
+        raise Queued(f"{report.retried + report.deferred + remaining_due} event(s) remain queued for a retry.")
+
+
+def ts(value: float | None) -> str | None:
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def render_events(items: list[dict[str, Any]], as_json: bool, status: str | None) -> None:
+    if as_json:
+        emit_json({"events": items, "count": len(items)})
+        return
+    rows = [(e["id"], e["status"], e["kind"], e["user_id"], e["source"], e["event_id"], e["attempts"],
+             ts(e["next_attempt_at"]) if e["status"] == "pending" else "", (e["last_error"] or "")[:80])
+            for e in items]  # fmt: skip
+    table(f"events ({status or 'all'}, newest first)",
+          ("id", "status", "kind", "user", "source", "event id", "attempts", "next attempt", "last error"), rows)  # fmt: skip
+
+
+def render_stats(stats: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(stats)
+        return
+    pairs = [*stats["counts"].items(), ("due now", stats["due"]), ("oldest due (s)", stats["oldest_due_age_s"]),
+             ("next retry", ts(stats["next_attempt_at"]))]  # fmt: skip
+    key_values("queue", pairs)
+
+
+def render_checks(checks: list[Check], as_json: bool) -> None:
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
+    else:
+        table("verify-config", ("kind", "config key", "configured as", "Mautic id", "result", "detail"),
+              [(c.kind, c.key, c.ref, c.mautic_id, "ok" if c.ok else "FAIL", c.detail) for c in checks])  # fmt: skip
+    if failed:
+        names = ", ".join(f"{c.kind} {c.key}" for c in failed[:5])
+        raise VerifyFailed(f"{len(failed)} configured item(s) are missing or unusable in Mautic: {names}.")
+
+
+def render_event_detail(event: dict[str, Any], as_json: bool) -> None:
+    import json
+
+    event = {**event, "payload": json.loads(event["payload"]), "progress": json.loads(event["progress"]),
+             "result": json.loads(event["result"]) if event["result"] else None}  # fmt: skip
+    if as_json:
+        emit_json(event)
+        return
+    scalars = [(k, v) for k, v in event.items() if k not in ("payload", "progress", "errors")]
+    scalars = [(k, ts(v) if k.endswith(("_at", "_until")) and isinstance(v, float) else v) for k, v in scalars]
+    key_values(f"queue event {event['id']}", [*scalars, ("payload", json.dumps(event["payload"])),
+                                              ("progress", json.dumps(event["progress"]))])  # fmt: skip
+    if event["errors"]:
+        table("errors", ("at", "attempt", "outcome", "error"),
+              [(ts(e["at"]), e["attempt"], e["outcome"], e["error"]) for e in event["errors"]])  # fmt: skip
+
+
+def render_ids(what: str, ids: list[int], as_json: bool, *, wanted: list[int] | None = None) -> None:
+    from mautic_ctl.cli.output import info, warn
+
+    missing = sorted(set(wanted or ()) - set(ids))
+    if as_json:
+        emit_json({"ids": ids, "count": len(ids), "not_dead": missing})
+    else:
+        info(f"{what}: {len(ids)} event(s)" + (f" ({', '.join(map(str, ids))})" if ids and len(ids) <= 20 else ""))
+    if missing:
+        warn(f"not dead (left as they are): {', '.join(map(str, missing))}")

@@ -1,0 +1,431 @@
+"""The worker: claim due events, plan each with the rules, apply in batches, settle.
+
+One round handles at most one event per user (the claim guarantees it), so every event of a round
+can proceed in parallel. A round runs in phases, each ending with its progress committed:
+
+1. contacts: creates through ``batch/new`` (≤ batch limit per call), field updates through ``batch/edit``;
+2. segment joins, grouped by segment, through the batch-add endpoint;
+3. calls Mautic cannot batch (segment leave, campaign enter/leave) with bounded concurrency.
+
+Crash safety: an operation is recorded as done once Mautic confirmed it, and a campaign entry is
+recorded as *in flight* before it is sent. After a crash (or an ambiguous failure) the next attempt
+does only what is left, and checks Mautic's membership before repeating an in-flight campaign entry,
+so no contact ever enters a campaign twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mautic_ctl.client import MauticClient, RequestRecord
+from mautic_ctl.errors import MauticError, PermanentError
+from mautic_ctl.events import EventKind
+from mautic_ctl.retry import RetryPolicy, decide, describe
+from mautic_ctl.rules import Op, OpKind, Plan, Policy, RuleError, UserState, plan
+from mautic_ctl.store import mirror
+from mautic_ctl.store import queue as q
+from mautic_ctl.store.queue import Claimed, Settlement, Status
+
+current_event: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_event", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainOptions:
+    limit: int | None = None  # events to process at most
+    max_seconds: float | None = None  # stop claiming new rounds after this
+    batch_size: int = 200  # events per round
+    concurrency: int = 8  # unbatchable calls in flight
+    lease: float = 300.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    batched: bool = True  # False: one call per operation, sequentially (the seed's design; benchmarks)
+    user_id: str | None = None  # only this user's events (apply-at-once after recording)
+
+
+@dataclass(slots=True)
+class DrainReport:
+    applied: int = 0
+    retried: int = 0
+    deferred: int = 0
+    dead: int = 0
+    superseded: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # event pk -> outcome
+
+    @property
+    def processed(self) -> int:
+        return self.applied + self.retried + self.deferred + self.dead + self.superseded
+
+
+@dataclass(slots=True)
+class Job:
+    """One claimed event being applied in this round."""
+
+    claimed: Claimed
+    plan: Plan
+    contact_id: int | None
+    verify: frozenset[str] = frozenset()  # campaign entries that may already have reached Mautic
+    error: BaseException | None = None
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        return self.claimed.progress
+
+    def pending(self, kind: OpKind) -> list[Op]:
+        if self.error is not None:
+            return []
+        done = set(self.progress.get("done", ()))
+        return [op for op in self.plan.ops if op.kind is kind and op.key not in done]
+
+    def mark_done(self, op: Op) -> None:
+        done = self.progress.setdefault("done", [])
+        if op.key not in done:
+            done.append(op.key)
+        uncertain = self.progress.get("uncertain", [])
+        if op.key in uncertain:
+            uncertain.remove(op.key)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+
+
+Resolve = Callable[[str, str], int]  # (kind "segment"|"campaign", logical key) -> Mautic id
+
+
+class Drain:
+    """Drains the queue into Mautic. ``now`` is injectable so tests control the clock."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        client: MauticClient,
+        policy: Policy,
+        resolve: Resolve,
+        options: DrainOptions,
+        *,
+        now: Callable[[], float] = time.time,
+        on_progress: Callable[[DrainReport], None] | None = None,
+    ) -> None:
+        self.conn, self.client, self.policy, self.resolve, self.opts = conn, client, policy, resolve, options
+        self.now, self.on_progress = now, on_progress
+        self.owner = q.worker_name()
+        self.report = DrainReport()
+        self._audit: list[mirror.AuditRow] = []
+        self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
+
+    def record_request(self, rec: RequestRecord) -> None:
+        """The client's ``on_request`` hook: buffer one audit row (flushed with each progress commit)."""
+        self.report.calls += 1
+        self._audit.append(
+            (
+                time.time(),
+                rec.method,
+                rec.path,
+                rec.status,
+                round(rec.duration_s * 1000, 2),
+                current_event.get(),
+                rec.error,
+            )
+        )
+
+    async def run(self) -> DrainReport:
+        start = time.monotonic()
+        try:
+            while True:
+                remaining = None if self.opts.limit is None else self.opts.limit - self.report.processed
+                if remaining is not None and remaining <= 0:
+                    break
+                if self.opts.max_seconds is not None and time.monotonic() - start >= self.opts.max_seconds:
+                    break
+                size = self.opts.batch_size if remaining is None else min(remaining, self.opts.batch_size)
+                claimed = q.claim(
+                    self.conn, limit=size, lease_s=self.opts.lease, now=self.now(), owner=self.owner,
+                    user_id=self.opts.user_id,
+                )  # fmt: skip
+                if not claimed:
+                    break
+                await self.round(claimed)
+                if self.on_progress:
+                    self.on_progress(self.report)
+        finally:
+            self._flush_audit()
+            self.report.seconds = time.monotonic() - start
+        return self.report
+
+    # --- one round ------------------------------------------------------------------------------
+
+    async def round(self, claimed: list[Claimed]) -> None:
+        users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
+        jobs: list[Job] = []
+        settlements: list[Settlement] = []
+        mirror_updates: list[dict[str, Any]] = []
+        for c in claimed:
+            row = users.get(c.event.user_id)
+            state = row.state if row else UserState()
+            if c.attempts > self.opts.retry.max_attempts:
+                reason = f"gave up after {c.attempts - 1} attempts (its worker stopped each time)"
+                settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=reason))
+                continue
+            if self._stale(c, row):
+                result = {
+                    "superseded_by_event_at": row.last_event_at.isoformat() if row and row.last_event_at else None
+                }
+                settlements.append(Settlement(c.pk, Status.SUPERSEDED, c.progress, result=result))
+                continue
+            try:
+                p = plan(c.event, state, self.policy)
+            except RuleError as exc:
+                settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
+                continue
+            verify = frozenset(c.progress.get("uncertain", ()))
+            if c.progress.get("replay"):  # the mirror was forgotten: ask Mautic before any entry
+                verify |= {op.key for op in p.ops if op.kind is OpKind.CAMPAIGN_ADD}
+            jobs.append(Job(c, p, c.progress.get("contact_id") or state.contact_id, verify))
+
+        await self._contacts(jobs)
+        await self._segment_joins(jobs)
+        await self._unbatchable(jobs)
+
+        now = self.now()
+        for job in jobs:
+            settlements.append(self._settle(job, now, users, mirror_updates))
+        q.settle(self.conn, settlements, now, mirror_updates=mirror_updates)
+        self._flush_audit()
+        for s in settlements:
+            self._count(s)
+
+    def _stale(self, c: Claimed, row: mirror.MirrorRow | None) -> bool:
+        """An event older than the last one applied for its user would overwrite newer state."""
+        if c.event.kind is EventKind.PAYMENT or c.progress.get("replay") or row is None:
+            return False
+        return row.last_event_at is not None and c.event.occurred_at < row.last_event_at
+
+    def _settle(
+        self, job: Job, now: float, users: dict[str, mirror.MirrorRow], updates: list[dict[str, Any]]
+    ) -> Settlement:
+        c = job.claimed
+        if job.contact_id is not None:
+            c.progress["contact_id"] = job.contact_id
+        if job.error is None:
+            after = replace(job.plan.after, contact_id=job.contact_id)
+            kind = c.event.kind
+            state_event = kind is not EventKind.PAYMENT
+            updates.append(
+                mirror.user_params(c.event.user_id, after, c.event.occurred_at if state_event else None, now)
+            )
+            result = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
+            return Settlement(c.pk, Status.DONE, c.progress, result=result)
+        decision = decide(job.error, c.attempts, now, self.opts.retry)
+        if decision.dead:
+            if c.progress.get("done"):
+                updates.append(self._partial_mirror(job, users, now))
+            return Settlement(c.pk, Status.DEAD, c.progress, error=decision.reason)
+        return Settlement(
+            c.pk,
+            Status.PENDING,
+            c.progress,
+            error=decision.reason,
+            next_attempt_at=decision.retry_at,
+            counts_as_attempt=decision.counts_as_attempt,
+        )
+
+    def _partial_mirror(self, job: Job, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
+        """A dead event may have applied some operations: the mirror must show them, or the user's
+        next event would plan against memberships that are no longer true."""
+        row = users.get(job.claimed.event.user_id)
+        state = row.state if row else UserState()
+        segments, campaigns = set(state.segments), set(state.campaigns)
+        done = set(job.progress.get("done", ()))
+        for op in job.plan.ops:
+            if op.key not in done or op.target is None:
+                continue
+            if op.kind is OpKind.SEGMENT_ADD:
+                segments.add(op.target)
+            elif op.kind is OpKind.SEGMENT_REMOVE:
+                segments.discard(op.target)
+            elif op.kind is OpKind.CAMPAIGN_ADD:
+                campaigns.add(op.target)
+            elif op.kind is OpKind.CAMPAIGN_REMOVE:
+                campaigns.discard(op.target)
+        partial = replace(
+            state, contact_id=job.contact_id, segments=frozenset(segments), campaigns=frozenset(campaigns),
+            email=state.email or job.plan.after.email,
+        )  # fmt: skip
+        return mirror.user_params(job.claimed.event.user_id, partial, row.last_event_at if row else None, now)
+
+    def _count(self, s: Settlement) -> None:
+        r = self.report
+        if s.status is Status.DONE:
+            r.applied += 1
+        elif s.status is Status.DEAD:
+            r.dead += 1
+        elif s.status is Status.SUPERSEDED:
+            r.superseded += 1
+        elif s.counts_as_attempt:
+            r.retried += 1
+        else:
+            r.deferred += 1
+        r.outcomes[s.pk] = {"status": s.status.value, "error": s.error, **(s.result or {})}
+
+    # --- phase 1: contacts ----------------------------------------------------------------------
+
+    async def _contacts(self, jobs: list[Job]) -> None:
+        creates = [(job, op) for job in jobs for op in job.pending(OpKind.UPSERT)]
+        updates = [(job, op) for job in jobs for op in job.pending(OpKind.UPDATE) if job.contact_id]
+        if not self.opts.batched:
+            await self._each(creates, self._upsert_one)
+            await self._each(updates, self._update_one)
+            self._save(jobs)
+            return
+        if creates:
+            try:
+                results = await self.client.upsert_contacts([dict(op.fields) for _, op in creates])
+            except MauticError as exc:
+                for job, _ in creates:
+                    job.fail(exc)
+            else:
+                for (job, op), res in zip(creates, results, strict=True):
+                    if res.ok and res.contact_id:
+                        job.contact_id = res.contact_id
+                        job.mark_done(op)
+                    else:
+                        msg = f"Mautic did not save the contact (status {res.status})."
+                        job.fail(res.error or PermanentError(msg))
+        if updates:
+            try:
+                results = await self.client.update_contacts(
+                    [{"id": job.contact_id, **op.fields} for job, op in updates]
+                )
+            except MauticError as exc:
+                for job, _ in updates:
+                    job.fail(exc)
+            else:
+                for (job, op), res in zip(updates, results, strict=True):
+                    if res.ok:
+                        job.mark_done(op)
+                    else:
+                        job.fail(
+                            res.error or PermanentError(f"Mautic did not update the contact (status {res.status}).")
+                        )
+        self._save(jobs)
+
+    async def _upsert_one(self, job: Job, op: Op) -> None:
+        res = await self.client.upsert_contact(dict(op.fields))
+        job.contact_id = res.contact_id
+
+    async def _update_one(self, job: Job, op: Op) -> None:
+        assert job.contact_id is not None
+        await self.client.update_contact(job.contact_id, dict(op.fields))
+
+    # --- phase 2: segment joins -----------------------------------------------------------------
+
+    async def _segment_joins(self, jobs: list[Job]) -> None:
+        joins = [(job, op) for job in jobs if job.contact_id for op in job.pending(OpKind.SEGMENT_ADD)]
+        if not self.opts.batched:
+            await self._each(joins, self._segment_add_one)
+            self._save(jobs)
+            return
+        groups: dict[int, list[tuple[Job, Op]]] = {}
+        for job, op in joins:
+            try:
+                groups.setdefault(self.resolve("segment", op.target or ""), []).append((job, op))
+            except MauticError as exc:
+                job.fail(exc)
+
+        async def add_group(segment_id: int, members: list[tuple[Job, Op]]) -> None:
+            ids = [job.contact_id for job, _ in members if job.contact_id is not None]
+            try:
+                async with self._sem:
+                    ok = await self.client.add_to_segment_batch(segment_id, ids)
+            except MauticError as exc:
+                for job, _ in members:
+                    job.fail(exc)
+                return
+            for job, op in members:
+                if ok.get(job.contact_id or 0):
+                    job.mark_done(op)
+                else:
+                    job.fail(PermanentError(f"Mautic refused to add contact {job.contact_id} to segment {segment_id}."))
+
+        await asyncio.gather(*(add_group(sid, members) for sid, members in groups.items()))
+        self._save(jobs)
+
+    async def _segment_add_one(self, job: Job, op: Op) -> None:
+        assert job.contact_id is not None
+        await self.client.add_to_segment(self.resolve("segment", op.target or ""), job.contact_id)
+
+    # --- phase 3: what Mautic cannot batch ------------------------------------------------------
+
+    async def _unbatchable(self, jobs: list[Job]) -> None:
+        work = [
+            (job, op)
+            for job in jobs
+            if job.contact_id
+            for kind in (OpKind.SEGMENT_REMOVE, OpKind.CAMPAIGN_REMOVE, OpKind.CAMPAIGN_ADD)
+            for op in job.pending(kind)
+        ]
+        entries = [(job, op) for job, op in work if op.kind is OpKind.CAMPAIGN_ADD]
+        if entries:
+            # Recorded before sending: if we die mid-call, the next attempt checks before re-adding.
+            for job, op in entries:
+                uncertain = job.progress.setdefault("uncertain", [])
+                if op.key not in uncertain:
+                    uncertain.append(op.key)
+            self._save({job.claimed.pk: job for job, _ in entries}.values())
+        await self._each(work, self._apply_one)
+        self._save(jobs)
+
+    async def _apply_one(self, job: Job, op: Op) -> None:
+        assert job.contact_id is not None
+        if op.kind is OpKind.SEGMENT_REMOVE:
+            await self.client.remove_from_segment(self.resolve("segment", op.target or ""), job.contact_id)
+            return
+        campaign_id = self.resolve("campaign", op.target or "")
+        if op.kind is OpKind.CAMPAIGN_REMOVE:
+            await self.client.remove_from_campaign(campaign_id, job.contact_id)
+            return
+        if op.key in job.verify and campaign_id in await self.client.contact_campaigns(job.contact_id):
+            return  # an earlier attempt's entry did reach Mautic
+        await self.client.add_to_campaign(campaign_id, job.contact_id)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _each(self, work: Iterable[tuple[Job, Op]], apply: Callable[[Job, Op], Awaitable[None]]) -> None:
+        """Run one call per operation, bounded by the semaphore; record each success as it lands."""
+
+        async def one(job: Job, op: Op) -> None:
+            if job.error is not None:
+                return
+            token = current_event.set(job.claimed.pk)
+            try:
+                async with self._sem:
+                    await apply(job, op)
+            except MauticError as exc:
+                job.fail(exc)
+            else:
+                job.mark_done(op)
+            finally:
+                current_event.reset(token)
+
+        await asyncio.gather(*(one(job, op) for job, op in work))
+
+    def _save(self, jobs: Iterable[Job]) -> None:
+        items = []
+        for job in jobs:
+            if job.contact_id is not None:
+                job.progress["contact_id"] = job.contact_id
+            items.append((job.claimed.pk, job.progress))
+        q.save_progress(self.conn, items)
+        self._flush_audit()
+
+    def _flush_audit(self) -> None:
+        if self._audit:
+            rows, self._audit = self._audit, []
+            mirror.write_audit(self.conn, rows)

@@ -1,0 +1,60 @@
+"""What happens to an event after a failed attempt: a pure decision, with time passed in.
+
+Backoff is "full jitter" exponential (tenacity's ``wait_random_exponential``): attempt n waits a
+uniformly random time in ``[0, min(cap, base * 2**(n-1))]``, so a crowd of failed events spreads out
+instead of hammering a recovering Mautic in waves. A 429 waits for ``X-RateLimit-Reset`` without
+counting as an attempt; a permanent error goes dead at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import tenacity
+
+from mautic_ctl.errors import AuthError, PermanentError, RateLimited, TransientError
+from mautic_ctl.rules import RuleError
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    base: float = 30.0  # seconds
+    cap: float = 3600.0  # seconds
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        strategy = tenacity.wait_random_exponential(multiplier=self.base, max=self.cap)
+        state = tenacity.RetryCallState(retry_object=tenacity.Retrying(), fn=None, args=(), kwargs={})
+        state.attempt_number = attempt
+        return float(strategy(state))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Retry at ``retry_at`` (unix time), or ``dead`` with ``reason``."""
+
+    dead: bool
+    reason: str
+    retry_at: float | None = None
+    counts_as_attempt: bool = True
+
+
+def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy) -> Decision:
+    reason = describe(exc)
+    if isinstance(exc, RateLimited):
+        reset = exc.reset_at.timestamp() if isinstance(exc.reset_at, datetime) else now + 60
+        return Decision(False, reason, max(reset, now + 1), counts_as_attempt=False)
+    if isinstance(exc, PermanentError | RuleError):
+        return Decision(True, reason)
+    if not isinstance(exc, TransientError | AuthError):
+        reason = f"unexpected {type(exc).__name__}: {reason}"
+    if attempts >= policy.max_attempts:
+        return Decision(True, f"gave up after {attempts} attempts: {reason}")
+    return Decision(False, reason, now + policy.wait(attempts))
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."

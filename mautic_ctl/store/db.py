@@ -1,0 +1,108 @@
+"""The SQLite connection: pragmas, schema migrations and write transactions.
+
+One connection per process, WAL mode, a busy timeout, short ``BEGIN IMMEDIATE`` write transactions.
+The hot paths (recording an event, claiming a batch) use named SQL on the raw ``sqlite3`` connection;
+sqlite-utils runs the schema migrations, and is only imported when the schema is behind, so a
+command that merely records an event starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mautic_ctl.errors import ConfigError, MauticCtlError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: an event acknowledged to its sender survives a power cut too, not only a process crash.
+    "PRAGMA synchronous=FULL",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+class StoreError(MauticCtlError):
+    """The local SQLite store cannot be used."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the store at ``path``."""
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the queue database {path} ({exc}); check MAUTIC_CTL_DB.") from None
+    conn.row_factory = sqlite3.Row
+    try:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ConfigError(f"{path} is not a mautic-ctl queue database ({exc}).") from None
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    # Several processes may open a fresh database at once: a file lock makes one of them migrate
+    # while the others wait, instead of racing on CREATE TABLE.
+    lock_path = path.with_name(path.name + ".migrate-lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        import sqlite_utils
+
+        from mautic_ctl.store.schema import MIGRATIONS
+
+        MIGRATIONS.apply(sqlite_utils.Database(conn))
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+@contextlib.contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so read-then-write is safe.
+
+    sqlite-utils' ``atomic()`` would open a deferred transaction, which can fail with SQLITE_BUSY
+    at its first write after a read; IMMEDIATE waits for the lock (busy_timeout) instead.
+    """
+    _begin_immediate(conn)
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            # busy_timeout already waited; WAL checkpoints can still surface a transient lock.
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise StoreError(f"the queue database is busy ({exc}); try again.") from None
+            time.sleep(0.05)
+
+
+def now_ts() -> float:
+    return time.time()
+
+
+def rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(sql, params).fetchall()]

@@ -1,0 +1,130 @@
+"""The per-user mirror (what mautic-ctl applied), the audit log, and the name -> id cache."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mautic_ctl.rules import UserState
+from mautic_ctl.store.db import rows, write
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorRow:
+    state: UserState
+    last_event_at: datetime | None
+
+
+def load_users(conn: sqlite3.Connection, user_ids: Iterable[str]) -> dict[str, MirrorRow]:
+    ids = sorted(set(user_ids))
+    out: dict[str, MirrorRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for r in conn.execute(f"SELECT * FROM users WHERE user_id IN ({marks})", chunk):
+            out[r["user_id"]] = _row_to_mirror(r)
+    return out
+
+
+def _row_to_mirror(r: sqlite3.Row) -> MirrorRow:
+    state = UserState(
+        known=r["tier"] is not None or r["status"] is not None,
+        contact_id=r["contact_id"],
+        email=r["email"],
+        tier=r["tier"],
+        status=r["status"],
+        segments=frozenset(json.loads(r["segments"])),
+        campaigns=frozenset(json.loads(r["campaigns"])),
+        lifetime_value=r["lifetime_value"],
+    )
+    last = datetime.fromisoformat(r["last_event_at"]) if r["last_event_at"] else None
+    return MirrorRow(state, last)
+
+
+SQL_UPSERT_USER = """
+INSERT INTO users (user_id, email, contact_id, tier, status, segments, campaigns, lifetime_value,
+                   last_event_at, last_synced_at)
+VALUES (:user_id, :email, :contact_id, :tier, :status, :segments, :campaigns, :ltv, :last_event_at, :now)
+ON CONFLICT (user_id) DO UPDATE SET
+    email = excluded.email, contact_id = excluded.contact_id, tier = excluded.tier,
+    status = excluded.status, segments = excluded.segments, campaigns = excluded.campaigns,
+    lifetime_value = excluded.lifetime_value,
+    last_event_at = max(coalesce(users.last_event_at, ''), coalesce(excluded.last_event_at, '')),
+    last_synced_at = excluded.last_synced_at"""
+
+
+def user_params(user_id: str, state: UserState, last_event_at: datetime | None, now: float) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "email": state.email,
+        "contact_id": state.contact_id,
+        "tier": state.tier,
+        "status": state.status,
+        "segments": json.dumps(sorted(state.segments)),
+        "campaigns": json.dumps(sorted(state.campaigns)),
+        "ltv": state.lifetime_value,
+        "last_event_at": last_event_at.isoformat() if last_event_at else None,
+        "now": now,
+    }
+
+
+def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
+    found = rows(conn, "SELECT * FROM users WHERE user_id = ?", (user_id,))
+    if not found:
+        return None
+    user = found[0]
+    user["segments"] = json.loads(user["segments"])
+    user["campaigns"] = json.loads(user["campaigns"])
+    return user
+
+
+def user_for_email(conn: sqlite3.Connection, email: str) -> str | None:
+    row = conn.execute(
+        "SELECT user_id FROM users WHERE email = ? COLLATE NOCASE ORDER BY last_synced_at DESC LIMIT 1",
+        (email,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+SQL_AUDIT = """INSERT INTO audit (at, method, path, status, duration_ms, event_pk, error)
+               VALUES (?, ?, ?, ?, ?, ?, ?)"""
+
+AuditRow = tuple[float, str, str, int | None, float, int | None, str | None]
+
+
+def write_audit(conn: sqlite3.Connection, records: Sequence[AuditRow]) -> None:
+    if records:
+        with write(conn):
+            conn.executemany(SQL_AUDIT, records)
+
+
+def recent_audit(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
+    return rows(conn, "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+
+
+# --- id cache ---------------------------------------------------------------------------------
+
+
+def cached_id(conn: sqlite3.Connection, kind: str, name: str, *, max_age: float, now: float) -> int | None:
+    row = conn.execute(
+        "SELECT mautic_id, fetched_at FROM id_cache WHERE kind = ? AND name = ?", (kind, name)
+    ).fetchone()
+    if row is None or now - row[1] > max_age:
+        return None
+    return int(row[0])
+
+
+def cache_ids(conn: sqlite3.Connection, kind: str, mapping: dict[str, int], now: float) -> None:
+    with write(conn):
+        conn.executemany(
+            """INSERT INTO id_cache (kind, name, mautic_id, fetched_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (kind, name) DO UPDATE SET mautic_id = excluded.mautic_id,
+               fetched_at = excluded.fetched_at""",
+            [(kind, name, mid, now) for name, mid in mapping.items()],
+        )

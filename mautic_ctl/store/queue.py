@@ -1,0 +1,354 @@
+"""The durable event queue: its states, and one function per transition.
+
+::
+
+    enqueue ──> pending ──claim──> processing ──mark_done──> done
+                  ▲  ▲                 │  │ └───supersede──> superseded (older than what was applied)
+                  │  └─schedule_retry──┘  └──bury──> dead ──revive──┐
+                  └──────────────────────────────────────────────────┘
+                  (a processing event whose lease expired is claimable again: its worker died)
+
+Delivery is at-least-once; the drain makes application idempotent by recording each operation as
+done (``progress``) in the same store, so a retry after a crash does only what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mautic_ctl.events import Event
+from mautic_ctl.store.db import rows, write
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (next_attempt_at)
+    PROCESSING = "processing"  # claimed by a worker until lease_until
+    DONE = "done"  # applied to Mautic
+    DEAD = "dead"  # gave up: permanent error or too many attempts; `queue retry` revives it
+    SUPERSEDED = "superseded"  # older than an event already applied for the user: not applied
+
+
+OPEN = (Status.PENDING, Status.PROCESSING)
+FINISHED = (Status.DONE, Status.DEAD, Status.SUPERSEDED)
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    pk: int
+    duplicate: bool  # the (source, event_id) was already recorded: its first outcome stands
+    status: Status
+    result: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Claimed:
+    pk: int
+    event: Event
+    attempts: int  # including this one
+    progress: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done_ops(self) -> set[str]:
+        return set(self.progress.get("done", ()))
+
+    @property
+    def uncertain_ops(self) -> set[str]:
+        return set(self.progress.get("uncertain", ()))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- enqueue ----------------------------------------------------------------------------------
+
+SQL_INSERT = """
+INSERT INTO events (source, event_id, user_id, kind, payload, occurred_at, status, next_attempt_at,
+                    created_at, updated_at)
+VALUES (:source, :event_id, :user_id, :kind, :payload, :occurred_at, 'pending', :now, :now, :now)
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING id"""
+
+SQL_FIND = "SELECT id, status, result FROM events WHERE source = ? AND event_id = ?"
+
+
+def enqueue_many(conn: sqlite3.Connection, events: Sequence[Event], now: float) -> list[Enqueued]:
+    """Record events in one transaction; duplicates are acknowledged with their first outcome."""
+    with write(conn):
+        return [_insert(conn, event, now) for event in events]
+
+
+def enqueue(conn: sqlite3.Connection, event: Event, now: float) -> Enqueued:
+    return enqueue_many(conn, [event], now)[0]
+
+
+def _insert(conn: sqlite3.Connection, event: Event, now: float) -> Enqueued:
+    row = conn.execute(
+        SQL_INSERT,
+        {
+            "source": event.source,
+            "event_id": event.event_id,
+            "user_id": event.user_id,
+            "kind": event.kind.value,
+            "payload": event.to_json(),
+            "occurred_at": event.occurred_at.isoformat(),
+            "now": now,
+        },
+    ).fetchone()
+    if row is not None:
+        return Enqueued(row[0], False, Status.PENDING)
+    pk, status, result = conn.execute(SQL_FIND, (event.source, event.event_id)).fetchone()
+    return Enqueued(pk, True, Status(status), json.loads(result) if result else None)
+
+
+def user_has_email(conn: sqlite3.Connection, user_id: str) -> bool:
+    """Whether a contact can be created for this user: the mirror or a recorded event has an email."""
+    sql = """SELECT 1 FROM users WHERE user_id = :u AND (email IS NOT NULL OR contact_id IS NOT NULL)
+             UNION ALL SELECT 1 FROM events WHERE user_id = :u AND status != 'dead'
+               AND json_extract(payload, '$.email') IS NOT NULL LIMIT 1"""
+    return conn.execute(sql, {"u": user_id}).fetchone() is not None
+
+
+# --- claim ------------------------------------------------------------------------------------
+
+# One statement: due, unleased (or lease expired), and the oldest unfinished event of its user.
+SQL_CLAIM = """
+UPDATE events
+SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
+    attempts = attempts + 1, updated_at = :now
+WHERE id IN (
+    SELECT e.id FROM events AS e
+    WHERE e.status IN ('pending', 'processing')
+      AND e.next_attempt_at <= :now
+      AND (e.status = 'pending' OR e.lease_until <= :now)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS o
+          WHERE o.user_id = e.user_id AND o.status IN ('pending', 'processing') AND o.id < e.id)
+      AND (:user_id IS NULL OR e.user_id = :user_id)
+    ORDER BY e.id
+    LIMIT :limit)
+RETURNING id, payload, attempts, progress"""
+
+
+def claim(
+    conn: sqlite3.Connection, *, limit: int, lease_s: float, now: float, owner: str, user_id: str | None = None
+) -> list[Claimed]:
+    """Lease up to ``limit`` due events, at most one per user (its oldest unfinished one)."""
+    params = {"now": now, "lease_until": now + lease_s, "owner": owner, "limit": limit, "user_id": user_id}
+    with write(conn):
+        got = conn.execute(SQL_CLAIM, params).fetchall()
+    claimed = [
+        Claimed(pk, Event.from_dict(json.loads(payload)), attempts, json.loads(progress))
+        for pk, payload, attempts, progress in got
+    ]
+    claimed.sort(key=lambda c: c.pk)
+    return claimed
+
+
+def extend_lease(conn: sqlite3.Connection, pks: Iterable[int], *, until: float, owner: str) -> None:
+    pks = list(pks)
+    with write(conn):
+        conn.executemany(
+            "UPDATE events SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'processing'",
+            [(until, pk, owner) for pk in pks],
+        )
+
+
+def save_progress(conn: sqlite3.Connection, items: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    """Record what is done (or in flight) for several events in one transaction."""
+    with write(conn):
+        conn.executemany(
+            "UPDATE events SET progress = ? WHERE id = ?",
+            [(json.dumps(progress, sort_keys=True), pk) for pk, progress in items],
+        )
+
+
+# --- settle -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How one claimed event ends this attempt."""
+
+    pk: int
+    status: Status  # DONE, DEAD, SUPERSEDED, or PENDING (retry/defer)
+    progress: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    next_attempt_at: float | None = None  # for PENDING
+    counts_as_attempt: bool = True  # False for a rate-limit deferral
+
+
+def settle(
+    conn: sqlite3.Connection,
+    settlements: Sequence[Settlement],
+    now: float,
+    *,
+    mirror_updates: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Apply the outcome of a drain round in one transaction: statuses, error history, and the
+    users' mirror (so a user's mirror never disagrees with which of its events are done)."""
+    from mautic_ctl.store.mirror import SQL_UPSERT_USER
+
+    with write(conn):
+        conn.executemany(SQL_UPSERT_USER, mirror_updates)
+        for s in settlements:
+            finished = now if s.status in FINISHED else None
+            conn.execute(
+                """UPDATE events SET status = ?, progress = ?, result = coalesce(?, result),
+                       last_error = coalesce(?, last_error), next_attempt_at = coalesce(?, next_attempt_at),
+                       lease_until = NULL, lease_owner = NULL, updated_at = ?, finished_at = ?,
+                       attempts = attempts - ?
+                   WHERE id = ?""",
+                (
+                    s.status.value,
+                    json.dumps(s.progress, sort_keys=True),
+                    json.dumps(s.result, sort_keys=True) if s.result is not None else None,
+                    s.error,
+                    s.next_attempt_at,
+                    now,
+                    finished,
+                    0 if s.counts_as_attempt else 1,
+                    s.pk,
+                ),
+            )
+            if s.error:
+                outcome = {Status.DEAD: "dead", Status.PENDING: "retry"}.get(s.status, s.status.value)
+                if not s.counts_as_attempt:
+                    outcome = "deferred"
+                conn.execute(
+                    """INSERT INTO event_errors (event_pk, at, attempt, error, outcome)
+                       SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
+                    (now, s.error, outcome, s.pk),
+                )
+
+
+def bury_new(conn: sqlite3.Connection, event: Event, reason: str, now: float) -> Enqueued:
+    """Record an event straight into dead (e.g. a webhook whose user cannot be found): never dropped."""
+    with write(conn):
+        got = _insert(conn, event, now)
+        if not got.duplicate:
+            conn.execute(
+                "UPDATE events SET status = 'dead', last_error = ?, finished_at = ? WHERE id = ?",
+                (reason, now, got.pk),
+            )
+            conn.execute(
+                "INSERT INTO event_errors (event_pk, at, attempt, error, outcome) VALUES (?, ?, 0, ?, 'dead')",
+                (got.pk, now, reason),
+            )
+            return Enqueued(got.pk, False, Status.DEAD)
+    return got
+
+
+# --- operator commands ------------------------------------------------------------------------
+
+
+def revive(conn: sqlite3.Connection, pks: Sequence[int] | None, now: float) -> list[int]:
+    """Dead events (the given ones, or all with ``pks=None``) back to pending with fresh attempts."""
+    with write(conn):
+        if pks is None:
+            got = conn.execute(
+                """UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
+                       finished_at = NULL WHERE status = 'dead' RETURNING id""",
+                (now, now),
+            ).fetchall()
+        else:
+            got = []
+            for pk in pks:
+                got += conn.execute(
+                    """UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = ?,
+                           updated_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead' RETURNING id""",
+                    (now, now, pk),
+                ).fetchall()
+    return sorted(r[0] for r in got)
+
+
+def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: float) -> list[int]:
+    """Put finished events that occurred since ``since`` back in the queue, flagged as replays.
+
+    A replay re-asserts the events on Mautic as if our mirror were lost: the users' mirrored
+    memberships are forgotten (contact ids kept) and the drain checks Mautic before any campaign
+    entry, so re-applying never enters a campaign twice.
+    """
+    with write(conn):
+        params: dict[str, Any] = {"since": since, "now": now, "user": user_id}
+        user_filter = "AND user_id = :user" if user_id is not None else ""
+        got = conn.execute(
+            f"""UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = :now,
+                    updated_at = :now, finished_at = NULL, progress = '{{"replay": true}}'
+                WHERE occurred_at >= :since AND status IN ('done', 'superseded') {user_filter}
+                RETURNING id, user_id""",
+            params,
+        ).fetchall()
+        users = sorted({r[1] for r in got})
+        conn.executemany(
+            """UPDATE users SET tier = NULL, status = NULL, segments = '[]', campaigns = '[]',
+                   last_event_at = NULL WHERE user_id = ?""",
+            [(u,) for u in users],
+        )
+    return sorted(r[0] for r in got)
+
+
+def purge_finished(conn: sqlite3.Connection, *, before: float, statuses: Sequence[Status]) -> int:
+    marks = ",".join("?" for _ in statuses)
+    with write(conn):
+        cur = conn.execute(
+            f"DELETE FROM events WHERE status IN ({marks}) AND finished_at < ?",
+            (*[s.value for s in statuses], before),
+        )
+    return cur.rowcount
+
+
+def list_events(
+    conn: sqlite3.Connection, *, status: Status | None, user_id: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    where, params = [], []
+    if status is not None:
+        where.append("status = ?")
+        params.append(status.value)
+    if user_id is not None:
+        where.append("user_id = ?")
+        params.append(user_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return rows(
+        conn,
+        f"""SELECT id, source, event_id, user_id, kind, occurred_at, status, attempts, next_attempt_at,
+                   last_error FROM events {clause} ORDER BY id DESC LIMIT ?""",
+        (*params, limit),
+    )
+
+
+def get_event(conn: sqlite3.Connection, pk: int) -> dict[str, Any] | None:
+    found = rows(conn, "SELECT * FROM events WHERE id = ?", (pk,))
+    if not found:
+        return None
+    event = found[0]
+    event["errors"] = rows(
+        conn, "SELECT at, attempt, error, outcome FROM event_errors WHERE event_pk = ? ORDER BY id", (pk,)
+    )
+    return event
+
+
+def stats(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
+    counts = {s.value: 0 for s in Status}
+    for status, n in conn.execute("SELECT status, count(*) FROM events GROUP BY status"):
+        counts[status] = n
+    due = conn.execute(
+        """SELECT count(*), min(created_at) FROM events WHERE status IN ('pending', 'processing')
+           AND next_attempt_at <= ? AND (status = 'pending' OR lease_until <= ?)""",
+        (now, now),
+    ).fetchone()
+    nxt = conn.execute("SELECT min(next_attempt_at) FROM events WHERE status = 'pending'").fetchone()[0]
+    return {
+        "counts": counts,
+        "due": due[0],
+        "oldest_due_age_s": round(now - due[1], 1) if due[1] is not None else None,
+        "next_attempt_at": nxt,
+    }

@@ -1,0 +1,114 @@
+"""Schema of the mautic-ctl SQLite store, as sqlite-utils migrations.
+
+Every hot query has an index whose size does not grow with finished events: the open-event indexes
+are partial (``WHERE status IN ('pending','processing')``), so a claim costs the same with 10^6 done rows.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("mautic_ctl")
+
+EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: ids never reused, so id order is arrival order
+    source TEXT NOT NULL,                   -- cli, file, stripe, lemonsqueezy, api
+    event_id TEXT NOT NULL,                 -- the idempotency key within its source
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,                  -- the validated event as JSON
+    occurred_at TEXT NOT NULL,              -- ISO 8601 UTC; drives the stale-event guard
+    status TEXT NOT NULL,                   -- pending | processing | done | dead | superseded
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,          -- unix time
+    lease_until REAL,                       -- while processing: due again after this (holder died)
+    lease_owner TEXT,
+    progress TEXT NOT NULL DEFAULT '{}',    -- JSON: contact_id, ops done, ops whose outcome is unknown
+    result TEXT,                            -- JSON outcome once settled (first outcome, for duplicates)
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    UNIQUE (source, event_id)
+)"""
+
+INDEXES = (
+    # claim: unfinished events in id order, and "is there an older unfinished event of this user?"
+    "CREATE INDEX IF NOT EXISTS events_open ON events (id) WHERE status IN ('pending', 'processing')",
+    "CREATE INDEX IF NOT EXISTS events_open_user ON events (user_id, id) WHERE status IN ('pending', 'processing')",
+    "CREATE INDEX IF NOT EXISTS events_status ON events (status, id)",
+    "CREATE INDEX IF NOT EXISTS events_user ON events (user_id, id)",
+    "CREATE INDEX IF NOT EXISTS events_finished ON events (finished_at) WHERE finished_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS events_occurred ON events (occurred_at)",
+)
+
+EVENT_ERRORS = """
+CREATE TABLE IF NOT EXISTS event_errors (
+    id INTEGER PRIMARY KEY,
+    event_pk INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    attempt INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    outcome TEXT NOT NULL                   -- retry | dead | deferred
+)"""
+
+USERS = """
+CREATE TABLE IF NOT EXISTS users (          -- the per-user mirror of what mautic-ctl applied
+    user_id TEXT PRIMARY KEY,
+    email TEXT,
+    contact_id INTEGER,
+    tier TEXT,
+    status TEXT,
+    segments TEXT NOT NULL DEFAULT '[]',    -- logical keys (tier:pro, churned …)
+    campaigns TEXT NOT NULL DEFAULT '[]',
+    lifetime_value REAL NOT NULL DEFAULT 0,
+    last_event_at TEXT,                     -- occurred_at of the newest applied state event
+    last_synced_at REAL
+)"""
+
+AUDIT = """
+CREATE TABLE IF NOT EXISTS audit (          -- every Mautic call: no secrets, no personal data
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,                     -- path only, never the query string (it can hold emails)
+    status INTEGER,
+    duration_ms REAL NOT NULL,
+    event_pk INTEGER,
+    error TEXT
+)"""
+
+ID_CACHE = """
+CREATE TABLE IF NOT EXISTS id_cache (       -- segment / campaign names resolved to ids
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mautic_id INTEGER NOT NULL,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (kind, name)
+)"""
+
+BILLING = (
+    """CREATE TABLE IF NOT EXISTS billing_customers (
+    provider TEXT NOT NULL, customer_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    PRIMARY KEY (provider, customer_id))""",
+    """CREATE TABLE IF NOT EXISTS billing_subscriptions (
+    provider TEXT NOT NULL, subscription_id TEXT NOT NULL,
+    variant TEXT NOT NULL, tier TEXT, status TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (provider, subscription_id))""",
+    """CREATE TABLE IF NOT EXISTS deliveries (  -- every webhook delivery, including ignored ones
+    id INTEGER PRIMARY KEY,
+    provider TEXT NOT NULL, delivery_id TEXT NOT NULL, event_type TEXT NOT NULL,
+    outcome TEXT NOT NULL,                   -- recorded | ignored | dead | duplicate
+    reason TEXT, event_pk INTEGER, received_at REAL NOT NULL,
+    UNIQUE (provider, delivery_id))""",
+)
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    for ddl in (EVENTS, *INDEXES, EVENT_ERRORS, USERS, AUDIT, ID_CACHE, *BILLING):
+        db.execute(ddl)
+    db.execute("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)")
+    db.execute("CREATE INDEX IF NOT EXISTS users_email ON users (email COLLATE NOCASE)")
