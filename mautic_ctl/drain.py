@@ -91,6 +91,12 @@ class Job:
         if op.key in uncertain:
             uncertain.remove(op.key)
 
+    def skip_blind(self) -> None:
+        """A contact Mautic just created is in no segment or campaign: nothing to leave."""
+        for op in self.plan.ops:
+            if op.blind:
+                self.mark_done(op)
+
     def fail(self, exc: BaseException) -> None:
         if self.error is None:
             self.error = exc
@@ -295,6 +301,8 @@ class Drain:
                     if res.ok and res.contact_id:
                         job.contact_id = res.contact_id
                         job.mark_done(op)
+                        if res.created:
+                            job.skip_blind()
                     else:
                         msg = f"Mautic did not save the contact (status {res.status})."
                         job.fail(res.error or PermanentError(msg))
@@ -319,6 +327,8 @@ class Drain:
     async def _upsert_one(self, job: Job, op: Op) -> None:
         res = await self.client.upsert_contact(dict(op.fields))
         job.contact_id = res.contact_id
+        if res.created:
+            job.skip_blind()
 
     async def _update_one(self, job: Job, op: Op) -> None:
         assert job.contact_id is not None

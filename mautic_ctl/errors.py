@@ -9,7 +9,8 @@
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
     └── MauticError                         an answer (or no answer) from Mautic
         ├── TransientError         exit 75  timeout, connection error, 5xx: retry with backoff
-        │   └── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
+        │   ├── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
+        │   └── OutcomeUnknown     exit 75  a non-idempotent call may have been applied: check first
         ├── AuthError              exit 1   401/403 after one token refresh: credentials are wrong
         └── PermanentError         exit 1   400/404/422, a 200 with `errors`: retrying cannot help
             └── NotFound           exit 1   404 (segment, campaign or contact missing)
@@ -84,6 +85,7 @@ class TransientError(MauticError):
 
     exit_code = EXIT_QUEUED
     retryable = True
+    ambiguous = False  # True (OutcomeUnknown) when the failed request may have been applied
 
 
 class RateLimited(TransientError):
@@ -94,6 +96,14 @@ class RateLimited(TransientError):
     ) -> None:
         super().__init__(message, status=status)
         self.reset_at = reset_at
+
+
+class OutcomeUnknown(TransientError):
+    """The request may have reached Mautic but no clear answer came back; check before repeating it."""
+
+    # Raised only for calls that are not safe to repeat (a campaign add restarts a restartable
+    # campaign): the client never retries it in-process, and the caller checks membership first.
+    ambiguous = True
 
 
 class AuthError(MauticError):

@@ -46,6 +46,7 @@ class Op:
     kind: OpKind
     target: str | None = None  # logical segment/campaign key
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    blind: bool = False  # a leave for a stranger: pointless if the upsert just created the contact
 
     @property
     def key(self) -> str:
@@ -159,7 +160,8 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
 
     if transition is Transition.SIGNUP:
         new_tier, new_status = event.tier, STATUS_ACTIVE
-        fields |= {f.signup_date: event.occurred_at.date().isoformat()}
+        if not state.known:  # a repeated signup keeps the first signup date
+            fields |= {f.signup_date: event.occurred_at.date().isoformat()}
         joins.append(NEW_USERS)
         enter.append(WELCOME)
         if event.tier != policy.tiers[0]:
@@ -222,7 +224,7 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
             policy.managed_segments() if not state.known else state.segments & policy.managed_segments()
         )
         for seg in sorted(leavable - wanted):
-            ops.append(Op(OpKind.SEGMENT_REMOVE, seg))
+            ops.append(Op(OpKind.SEGMENT_REMOVE, seg, blind=not state.known))
             segments.discard(seg)
         joins.extend(sorted(wanted))
     for seg in joins:
@@ -233,7 +235,7 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
     campaigns = set(state.campaigns)
     for camp in leave_campaigns:
         if camp in policy.campaigns and (camp in campaigns or not state.known):
-            ops.append(Op(OpKind.CAMPAIGN_REMOVE, camp))
+            ops.append(Op(OpKind.CAMPAIGN_REMOVE, camp, blind=camp not in campaigns))
             campaigns.discard(camp)
     for camp in enter:
         if camp in policy.campaigns and camp not in campaigns:

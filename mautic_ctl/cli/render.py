@@ -65,8 +65,8 @@ def render_drain(report: DrainReport, remaining_due: int, scheduled: int, as_jso
         raise EventFailed(f"{report.dead} event(s) went dead in this run; see `mautic-ctl queue list --status dead`.")
     if payload["unreachable"]:
         raise Queued(f"Mautic is unreachable ({payload['unreachable']}); events stay queued.")
-    if report.retried or report.deferred or remaining_due:
-        raise Queued(f"{report.retried + report.deferred + remaining_due} event(s) remain queued for a retry.")
+    if report.retried or report.deferred or remaining_due or scheduled:
+        raise Queued(f"{scheduled + remaining_due} event(s) remain queued (due now: {remaining_due}); run again later.")
 
 
 def ts(value: float | None) -> str | None:
