@@ -133,15 +133,18 @@ def _clean_text(value: object, what: str, max_length: int) -> str:
     if not isinstance(value, str):
         raise InputError(f"{what} must be text, got {type(value).__name__}.")
     text = value.strip()
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text):
-        raise InputError(f"{what} contains control characters; remove them and try again.")
+    # Length first: scanning a 10 MB argument character by character only to refuse it takes seconds.
     if len(text) > max_length:
         raise InputError(f"{what} is {len(text)} characters long; Mautic accepts at most {max_length}.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in text):
+        raise InputError(f"{what} contains control characters; remove them and try again.")
     return text
 
 
 def validate_email(value: object) -> str:
     """Return the email trimmed; reject what Mautic would refuse or silently rewrite."""
+    if isinstance(value, str) and len(value.strip()) > 10 * MAX_EMAIL_LENGTH:
+        raise InputError(f"email is {len(value.strip())} characters long; Mautic accepts at most {MAX_EMAIL_LENGTH}.")
     text = _clean_text(value, "email", 10 * MAX_EMAIL_LENGTH)
     if not text or not _EMAIL_RE.match(text):
         raise InputError(f"{_shorten(text)!r} is not a valid email address.")
@@ -151,20 +154,24 @@ def validate_email(value: object) -> str:
 
 
 def validate_user_id(value: object) -> str:
-    text = _clean_text(value if not isinstance(value, int) else str(value), "user id", MAX_USER_ID_LENGTH)
+    text = _clean_text(_int_as_text(value), "user id", MAX_USER_ID_LENGTH)
     if not text or not _KEY_RE.match(text):
-        raise InputError(
-            f"user id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only."
-        )
+        raise InputError(f"user id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only.")
     return text
 
 
 def validate_event_id(value: object) -> str:
-    text = _clean_text(value if not isinstance(value, int) else str(value), "event id", MAX_EVENT_ID_LENGTH)
+    text = _clean_text(_int_as_text(value), "event id", MAX_EVENT_ID_LENGTH)
     if not text or not _KEY_RE.match(text):
-        raise InputError(
-            f"event id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only."
-        )
+        raise InputError(f"event id {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only.")
+    return text
+
+
+def validate_source(value: object) -> str:
+    """The name of where events come from (cli, file, stripe …): part of the idempotency key."""
+    text = _clean_text(value, "source", 64)
+    if not text or not _KEY_RE.match(text):
+        raise InputError(f"source {_shorten(text)!r} is not valid; use letters, digits and . _ : @ / + = - only.")
     return text
 
 
@@ -188,8 +195,9 @@ def parse_datetime(value: object, what: str = "occurred-at") -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value) or not 0 <= value < 32503680000:
-            raise InputError(f"{what} {value!r} is not a valid Unix timestamp.")
+        # Compare before any float(): an int beyond float range would raise OverflowError.
+        if not (isinstance(value, int) or math.isfinite(value)) or not 0 <= value < 32503680000:
+            raise InputError(f"{what} {_show(value)!r} is not a valid Unix timestamp.")
         parsed = datetime.fromtimestamp(value, tz=UTC)
     elif isinstance(value, str):
         text = _clean_text(value, what, 64)
@@ -203,7 +211,10 @@ def parse_datetime(value: object, what: str = "occurred-at") -> datetime:
         raise InputError(f"{what} must be an ISO 8601 date-time.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise InputError(f"{what} {_shorten(parsed.isoformat())!r} is out of range once converted to UTC.") from None
 
 
 def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
@@ -216,24 +227,24 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
     if spec.type is FieldType.NUMBER:
         try:
             number = float(raw) if not isinstance(raw, bool) else math.nan  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             number = math.nan
         if not math.isfinite(number):
-            raise InputError(f"{what} needs a number, got {_shorten(str(raw))!r}.")
+            raise InputError(f"{what} needs a number, got {_show(raw)!r}.")
         if -1 < number < 1:
             raise InputError(
-                f"{what} cannot be set to {raw!r}: Mautic's API silently drops values between -1 and 1."
+                f"{what} cannot be set to {_show(raw)!r}: Mautic's API silently drops values between -1 and 1."
             )
         return int(number) if number.is_integer() else number
     if spec.type is FieldType.BOOLEAN:
         truthy = {"1", "true", "yes", "on"}
         falsy = {"0", "false", "no", "off"}
-        text = str(raw).strip().lower()
+        text = _show(raw).strip().lower()
         if text in truthy or raw is True:
             return True
         if text in falsy or raw is False:
             return False
-        raise InputError(f"{what} needs yes/no, got {_shorten(str(raw))!r}.")
+        raise InputError(f"{what} needs yes/no, got {_show(raw)!r}.")
     if spec.type is FieldType.DATE:
         if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
             try:
@@ -242,19 +253,28 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
                 raise InputError(f"{what} {raw!r} is not a real date.") from None
         return parse_datetime(raw, what).date().isoformat()
     if spec.type is FieldType.DATETIME:
-        return parse_datetime(raw, what).strftime("%Y-%m-%d %H:%M:%S")
-    text = _clean_text(raw if not isinstance(raw, int | float) else str(raw), what, spec.max_length)
+        return parse_datetime(raw, what).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    if isinstance(raw, int | float):
+        raw = _show(raw) if not (isinstance(raw, int) and raw.bit_length() > 4096) else raw
+    text = _clean_text(raw, what, spec.max_length)
     if not text:
         raise InputError(f"{what} cannot be empty: Mautic ignores empty values on update.")
     if spec.type is FieldType.SELECT and spec.choices and text not in spec.choices:
         raise InputError(f"{what} must be one of: {', '.join(spec.choices)}.")
-    if text.strip("0") == "" or text in ("0.0", "-0"):
+    if _PHP_NUMERIC_RE.match(text) and -1 < float(text) < 1:
+        # Mautic removes any numeric value whose integer cast is 0 ("0", "0.00", "-0.5", ".5", "0e3").
         raise InputError(f"{what} cannot be set to {text!r}: Mautic's API silently drops zero values.")
     return text
 
 
+# PHP's is_numeric() for what Mautic's zero-drop rule looks at (ASCII digits only).
+_PHP_NUMERIC_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+
 def parse_assignment(text: str, specs: Mapping[str, FieldSpec]) -> tuple[str, FieldValue]:
     """``ALIAS=VALUE`` from `--set`, checked against the configured fields."""
+    if not isinstance(text, str):
+        raise InputError(f"--set needs ALIAS=VALUE text, got {type(text).__name__}.")
     alias, sep, raw = text.partition("=")
     alias = alias.strip()
     if not sep or not alias:
@@ -316,6 +336,8 @@ def build_event(
             key, value = check_field(str(alias), raw, vocab.fields)
             checked_fields[key] = value
     elif fields is not None:
+        if isinstance(fields, str | bytes) or not isinstance(fields, Iterable):
+            raise InputError("fields must be a mapping of alias: value or a list of ALIAS=VALUE assignments.")
         for assignment in fields:
             key, value = parse_assignment(assignment, vocab.fields)
             checked_fields[key] = value
@@ -324,7 +346,7 @@ def build_event(
         user_id=validate_user_id(user_id),
         event_id=validate_event_id(event_id) if event_id is not None else new_event_id(source),
         occurred_at=parse_datetime(occurred_at) if occurred_at is not None else now.astimezone(UTC),
-        source=source,
+        source=validate_source(source),
         email=validate_email(email) if email is not None else None,
         first_name=validate_name(first_name, "first name"),
         last_name=validate_name(last_name, "last name"),
@@ -347,11 +369,11 @@ def build_event(
             raise InputError("sync-contact needs at least one --set ALIAS=VALUE (or --email).")
     elif kind is EventKind.PAYMENT:
         try:
-            value = float(amount)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            value = float(amount) if not isinstance(amount, bool) else math.nan  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
             value = math.nan
         if not math.isfinite(value) or value < 0:
-            raise InputError(f"a payment needs a non-negative amount, got {_shorten(str(amount))!r}.")
+            raise InputError(f"a payment needs a non-negative amount, got {_show(amount)!r}.")
         event = replace(event, amount=round(value, 2))
     return event
 
@@ -368,7 +390,8 @@ def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: s
         raise InputError("each event must be a JSON object.")
     unknown = set(data) - _EVENT_KEYS
     if unknown:
-        raise InputError(f"unknown event key(s): {', '.join(sorted(map(str, unknown)))}.")
+        names = ", ".join(_shorten(str(k), 40) for k in sorted(map(str, unknown))[:10])
+        raise InputError(f"unknown event key(s): {names}.")
     kind = data.get("type", data.get("kind"))
     if kind is None:
         raise InputError('an event needs a "type" (signup, plan_change, sync_contact or payment).')
@@ -383,7 +406,7 @@ def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: s
         now=now,
         event_id=data.get("event_id"),
         occurred_at=data.get("occurred_at"),
-        source=str(data.get("source") or source),
+        source=data.get("source") or source,
         email=data.get("email"),
         tier=data.get("tier", data.get("to")),
         from_tier=data.get("from_tier", data.get("from")),
@@ -406,9 +429,16 @@ def decode_json_line(raw: bytes | str, where: str) -> object:
         raise InputError(f"{where} is larger than {MAX_INPUT_BYTES} bytes.")
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg = getattr(exc, "msg", "too deeply nested")
-        raise InputError(f"{where} is not valid JSON ({msg}).") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of over 4300 digits
+        raise InputError(f"{where} is not valid JSON ({_json_problem(exc)}).") from None
+
+
+def _json_problem(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    if isinstance(exc, RecursionError):
+        return "too deeply nested"
+    return "a number has too many digits"
 
 
 def iter_json_records(raw: bytes | str) -> Iterator[tuple[int, object]]:
@@ -425,20 +455,41 @@ def iter_json_records(raw: bytes | str) -> Iterator[tuple[int, object]]:
             raise InputError(f"line {line} is not valid UTF-8.") from None
     try:
         whole = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
-        whole = None
-        lines = raw.splitlines()
+    except (ValueError, RecursionError) as exc:
+        whole_error: BaseException = exc
     else:
-        lines = []
-    if whole is not None:
         if isinstance(whole, list):
             yield from enumerate(whole, start=1)
         else:
-            yield 1, whole
+            yield 1, whole  # even a bare `null`: the caller says it is not an event, nothing is skipped
         return
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            yield number, decode_json_line(line, f"line {number}")
+    # JSONL: records are separated by "\n" only. str.splitlines() would also split inside a string
+    # holding U+2028, U+0085 or a form feed, which JSON allows unescaped.
+    first = True
+    for number, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = decode_json_line(line, f"line {number}")
+        except InputError:
+            # A first line that is not JSON on its own means one multi-line document, not JSONL:
+            # point at where that document breaks, not at its opening brace.
+            if first and isinstance(whole_error, json.JSONDecodeError) and whole_error.lineno > number:
+                raise InputError(f"line {whole_error.lineno} is not valid JSON ({whole_error.msg}).") from None
+            raise
+        first = False
+        yield number, value
+
+
+def _int_as_text(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 4096 else value
+
+
+def _show(value: object) -> str:
+    """A value as short, printable, one-line text for a message (never raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4096:
+        return "a number of over 1000 digits"
+    return _shorten(value if isinstance(value, str) else str(value))
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,8 @@ from mautic_ctl.auth import make_auth
 from mautic_ctl.client import MauticClient, RequestRecord
 from mautic_ctl.drain import Drain, DrainOptions, DrainReport
 from mautic_ctl.errors import InputError, MauticError
-from mautic_ctl.events import Event, EventKind
+from mautic_ctl.events import Event
+from mautic_ctl.intake import RecordResult, as_result, record_event, status_word
 from mautic_ctl.resolve import resolve_all
 from mautic_ctl.retry import RetryPolicy
 from mautic_ctl.settings import Settings
@@ -88,44 +89,15 @@ def now() -> datetime:
 # --- recording and applying ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    event_id: str
-    pk: int
-    status: str  # applied | queued | recorded | dead | superseded | duplicate
-    contact_id: int | None = None
-    transition: str | None = None
-    duplicate: bool = False
-    error: str | None = None
-
-
 def record(rt: Runtime, event: Event, *, apply: bool = True) -> RecordResult:
     """Record the event (first, always), then apply it at once unless ``apply`` is False."""
     if apply:
         rt.settings.require_mautic()  # a config problem is exit 2 with nothing recorded
-    if event.kind is not EventKind.SIGNUP and event.email is None and not q.user_has_email(rt.conn, event.user_id):
-        raise InputError(
-            f"user {event.user_id!r} is unknown to mautic-ctl and no --email was given; "
-            "pass --email so the Mautic contact can be found or created."
-        )
-    got = q.enqueue(rt.conn, event, time.time())
-    if got.duplicate:
-        result = got.result or {}
-        return RecordResult(
-            event.event_id, got.pk, _status_word(got.status), result.get("contact_id"), result.get("transition"), True
-        )
-    if not apply:
-        return RecordResult(event.event_id, got.pk, "recorded")
+    got = record_event(rt.conn, event)
+    if got.duplicate or not apply:
+        return as_result(event, got)
     report = run_drain(rt, rt.drain_options(user_id=event.user_id, limit=20))
     return _result_for(rt, event, got.pk, report)
-
-
-def record_many(rt: Runtime, events: Sequence[Event]) -> list[q.Enqueued]:
-    return q.enqueue_many(rt.conn, events, time.time())
-
-
-def _status_word(status: Status) -> str:
-    return {Status.DONE: "applied", Status.PENDING: "queued", Status.PROCESSING: "queued"}.get(status, status.value)
 
 
 def _result_for(rt: Runtime, event: Event, pk: int, report: DrainReport) -> RecordResult:
@@ -135,7 +107,7 @@ def _result_for(rt: Runtime, event: Event, pk: int, report: DrainReport) -> Reco
     return RecordResult(
         event.event_id,
         pk,
-        _status_word(status),
+        status_word(status),
         outcome.get("contact_id"),
         outcome.get("transition"),
         error=row.get("last_error") if status is not Status.DONE else None,
@@ -162,6 +134,23 @@ async def _drain(rt: Runtime, options: DrainOptions, on_progress: Callable[[Drai
             drain._flush_audit()
             return drain.report
         return await drain.run()
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+def ingest(rt: Runtime, raw: bytes, *, provider: str | None = None, signature: str | None = None) -> dict[str, Any]:
+    """Record product events (JSON/JSONL) or webhook payloads; returns counts by outcome."""
+    from mautic_ctl.ingest import ingest_events
+
+    if provider is None:
+        if signature is not None:
+            raise InputError("--signature only applies to stripe or lemonsqueezy payloads.")
+        report = ingest_events(rt.conn, raw, rt.settings.vocabulary(), now())
+        return {"recorded": report.recorded, "duplicate": report.duplicates, "queue_ids": report.queue_ids}
+    from mautic_ctl.billing import ingest_webhooks
+
+    return ingest_webhooks(rt, provider, raw, signature)
 
 
 # --- verify-config ------------------------------------------------------------------------------

@@ -7,13 +7,9 @@ environment names below are fixed: deployments (and the seed this tool replaces)
 from __future__ import annotations
 
 import os
-import stat
-import tomllib
-import warnings
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,6 +20,7 @@ from pydantic_settings import (
 
 from mautic_ctl.errors import ConfigError
 from mautic_ctl.events import FieldSpec, FieldType, Vocabulary
+from mautic_ctl.quickconfig import DEFAULT_FIELDS, config_path, default_db_path, read_toml
 from mautic_ctl.rules import (
     CHURNED,
     NEW_USERS,
@@ -35,8 +32,6 @@ from mautic_ctl.rules import (
     tier_segment,
 )
 
-APP_NAME = "mautic-ctl"
-ENV_CONFIG = "MAUTIC_CTL_CONFIG"
 ENV_DEBUG = "MAUTIC_CTL_DEBUG"
 
 # Environment variable -> dotted settings path. The seed's MAUTIC_*_ID names work as they are.
@@ -64,14 +59,6 @@ ENV_NAMES: dict[str, str] = {
 
 Ref = int | str
 """A segment or campaign: its Mautic id, or its name / alias (resolved through the API, then cached)."""
-
-DEFAULT_FIELDS: dict[str, FieldType] = {
-    "subscription_tier": FieldType.TEXT,
-    "subscription_status": FieldType.TEXT,
-    "signup_date": FieldType.DATE,
-    "last_login": FieldType.DATETIME,
-    "lifetime_value": FieldType.NUMBER,
-}
 
 
 class _Section(BaseModel):
@@ -110,7 +97,7 @@ class MauticSettings(_Section):
 
 
 class QueueSettings(_Section):
-    db: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "queue.db")
+    db: Path = Field(default_factory=default_db_path)
     """SQLite file holding the queue, the per-user mirror, the audit log and the id cache."""
     max_attempts: int = Field(10, ge=1)
     """Attempts before a transiently failing event goes dead."""
@@ -297,28 +284,11 @@ class _NamedEnvSource(PydanticBaseSettingsSource):
             *parents, leaf = path.split(".")
             for part in parents:
                 node = node.setdefault(part, {})
-            node[leaf] = (
-                int(value) if value.isdigit() and path.startswith(("segments", "campaigns")) else value
-            )
+            node[leaf] = int(value) if value.isdigit() and path.startswith(("segments", "campaigns")) else value
         return out
 
 
 _TOML_PATH: dict[str, Path | None] = {"path": None}
-
-
-def default_config_path() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
-
-
-def config_path(explicit: Path | None) -> Path | None:
-    """--config, else MAUTIC_CTL_CONFIG, else the default path if that file exists."""
-    if explicit is not None:
-        return explicit
-    env = os.environ.get(ENV_CONFIG)
-    if env:
-        return Path(env)
-    default = default_config_path()
-    return default if default.exists() else None
 
 
 def debug_enabled() -> bool:
@@ -329,7 +299,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; ``overrides`` are command-line flags as a nested dict (highest precedence)."""
     path = config_path(Path(config) if config is not None else None)
     if path is not None:
-        _check_config_file(path)
+        read_toml(path)  # clear errors for a missing or broken file, and the permissions warning
     _TOML_PATH["path"] = path
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -340,24 +310,6 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     settings.config_file = path
     settings.check_lifecycle()
     return settings
-
-
-def _check_config_file(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-        with path.open("rb") as fh:
-            tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; create it or drop --config.") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read ({exc.strerror}).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML ({exc}).") from None
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(
-            f"config file {path} is readable by other users; it may hold secrets: chmod 600 {path}",
-            stacklevel=2,
-        )
 
 
 def _describe(exc: ValidationError, path: Path | None) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from mautic_ctl.cli import config as config_cmds
 from mautic_ctl.cli import events as event_cmds
+from mautic_ctl.cli import ingest as ingest_cmds
 from mautic_ctl.cli import queue as queue_cmds
 from mautic_ctl.cli.context import AppContext
 from mautic_ctl.errors import EXIT_ERROR, EXIT_INPUT, MauticCtlError
@@ -41,6 +42,7 @@ def root(
 event_cmds.register(app)
 queue_cmds.register(app)
 config_cmds.register(app)
+ingest_cmds.register(app)
 
 
 try:  # TEMP until the emulator command lands

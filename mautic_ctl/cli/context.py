@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from mautic_ctl.quickconfig import QuickConfig
     from mautic_ctl.service import Runtime
 
 
@@ -37,6 +38,12 @@ class AppContext:
 
                 warn("TLS certificate verification is OFF (--insecure): only use this against a test server.")
         return self._runtime
+
+    def quick(self, *, config: Path | None = None, db: Path | None = None) -> QuickConfig:
+        """Just what recording needs, without building the full settings (fast start-up)."""
+        from mautic_ctl.quickconfig import load_quick
+
+        return load_quick(config or self.config, db or self.db)
 
     def close(self) -> None:
         if self._runtime is not None:

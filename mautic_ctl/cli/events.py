@@ -84,10 +84,26 @@ def sync_contact(
 
 
 def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, **values) -> None:
-    from mautic_ctl import service
+    from datetime import UTC, datetime
+
     from mautic_ctl.cli.render import render_record
     from mautic_ctl.events import build_event
 
+    if no_apply:  # the fast path: no pydantic, no HTTP stack (see quickconfig)
+        from mautic_ctl.intake import as_result, record_event
+        from mautic_ctl.store import connect
+
+        quick = app_context(ctx).quick(config=config, db=db)
+        event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
+        conn = connect(quick.db)
+        try:
+            got = record_event(conn, event)
+        finally:
+            conn.close()
+        render_record(as_result(event, got), as_json)
+        return
+    from mautic_ctl import service
+
     rt = app_context(ctx).runtime(config=config, db=db)
-    event = build_event(kind, rt.settings.vocabulary(), now=service.now(), **values)
-    render_record(service.record(rt, event, apply=not no_apply), as_json)
+    event = build_event(kind, rt.settings.vocabulary(), now=datetime.now(UTC), **values)
+    render_record(service.record(rt, event), as_json)

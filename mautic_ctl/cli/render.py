@@ -11,7 +11,8 @@ from mautic_ctl.errors import EXIT_ERROR, MauticCtlError, Queued, VerifyFailed
 
 if TYPE_CHECKING:
     from mautic_ctl.drain import DrainReport
-    from mautic_ctl.service import Check, RecordResult
+    from mautic_ctl.intake import RecordResult
+    from mautic_ctl.service import Check
 
 
 class EventFailed(MauticCtlError):
@@ -25,6 +26,8 @@ def render_record(result: RecordResult, as_json: bool) -> None:
     payload["queue_id"] = payload.pop("pk")
     if as_json:
         emit_json(payload)
+    elif result.status == "recorded":  # plain, so a record-only call never pays for importing rich
+        print(f"recorded event {result.event_id} (queue id {result.pk}); `mautic-ctl queue run` applies it.")
     else:
         key_values(f"event {result.event_id}", [(k, v) for k, v in payload.items() if v is not None])
     if result.status == "queued":
@@ -132,3 +135,19 @@ def render_ids(what: str, ids: list[int], as_json: bool, *, wanted: list[int] | 
         info(f"{what}: {len(ids)} event(s)" + (f" ({', '.join(map(str, ids))})" if ids and len(ids) <= 20 else ""))
     if missing:
         warn(f"not dead (left as they are): {', '.join(map(str, missing))}")
+
+
+def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: bool) -> None:
+    payload = {k: v for k, v in report.items() if k != "queue_ids"}
+    if drained is not None:
+        payload["drain"] = drain_payload(drained, 0)
+    if as_json:
+        emit_json({**payload, "queue_ids": report.get("queue_ids", [])})
+    else:
+        key_values("ingest", [(k, v) for k, v in payload.items() if k != "drain"])
+        if drained is not None:
+            key_values("drain", list(payload["drain"].items()))
+    if drained is not None and drained.dead:
+        raise EventFailed(f"{drained.dead} event(s) went dead; see `mautic-ctl queue list --status dead`.")
+    if drained is not None and (drained.retried or drained.deferred or drained.outcomes.get(-1)):
+        raise Queued("some events remain queued for a retry; `mautic-ctl queue run` applies them.")

@@ -45,13 +45,34 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     try:
         for pragma in PRAGMAS:
-            conn.execute(pragma)
+            _retry_locked(conn, pragma)
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             _migrate(conn, path)
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise StoreError(f"cannot open the queue database {path} ({exc}); try again.") from None
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise ConfigError(f"{path} is not a mautic-ctl queue database ({exc}).") from None
     return conn
+
+
+def _retry_locked(conn: sqlite3.Connection, sql: str) -> None:
+    # Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+    # at once (no busy handler: two readers upgrading would deadlock) when several processes open
+    # the new file together. The lock is short: wait for it as busy_timeout would.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -119,17 +119,19 @@ def user_has_email(conn: sqlite3.Connection, user_id: str) -> bool:
 # --- claim ------------------------------------------------------------------------------------
 
 # One statement: due, unleased (or lease expired), and the oldest unfinished event of its user.
+# INDEXED BY pins the partial indexes: without it SQLite picks events_status plus a sort, and once
+# ANALYZE statistics exist, a full scan of events in id order that walks every finished row first.
 SQL_CLAIM = """
 UPDATE events
 SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
     attempts = attempts + 1, updated_at = :now
 WHERE id IN (
-    SELECT e.id FROM events AS e
+    SELECT e.id FROM events AS e INDEXED BY events_open
     WHERE e.status IN ('pending', 'processing')
       AND e.next_attempt_at <= :now
       AND (e.status = 'pending' OR e.lease_until <= :now)
       AND NOT EXISTS (
-          SELECT 1 FROM events AS o
+          SELECT 1 FROM events AS o INDEXED BY events_open_user
           WHERE o.user_id = e.user_id AND o.status IN ('pending', 'processing') AND o.id < e.id)
       AND (:user_id IS NULL OR e.user_id = :user_id)
     ORDER BY e.id
