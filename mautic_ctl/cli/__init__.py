@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from mautic_ctl.cli import config as config_cmds
+from mautic_ctl.cli import demo as demo_cmds
 from mautic_ctl.cli import events as event_cmds
 from mautic_ctl.cli import ingest as ingest_cmds
 from mautic_ctl.cli import queue as queue_cmds
@@ -43,6 +44,7 @@ event_cmds.register(app)
 queue_cmds.register(app)
 config_cmds.register(app)
 ingest_cmds.register(app)
+demo_cmds.register(app)
 
 
 try:  # TEMP until the emulator command lands
