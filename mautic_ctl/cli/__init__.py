@@ -57,7 +57,7 @@ except ImportError:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; a known error is one line on stderr and its exit code, never a traceback."""
-    import click
+    from typer.exceptions import TyperException  # Typer vendors click: its usage errors derive from this
 
     from mautic_ctl.cli.output import err_line
 
@@ -68,12 +68,13 @@ def main(argv: list[str] | None = None) -> None:
     except MauticCtlError as exc:
         err_line(f"error: {_chain(exc)}" if exc.exit_code != 75 else _chain(exc))
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:
+        show = getattr(exc, "show", None)
+        show() if show else err_line(f"error: {exc.format_message()}")
         sys.exit(EXIT_INPUT if exc.exit_code == 2 else exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         err_line("interrupted; whatever was recorded stays in the queue.")
         sys.exit(130)
     except Exception as exc:

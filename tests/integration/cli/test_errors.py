@@ -1,0 +1,45 @@
+"""Errors a person sees: one clear line, a distinct exit code, never a traceback."""
+
+from __future__ import annotations
+
+
+def test_usage_errors_exit_2_without_traceback(cli):
+    """A missing option or an unknown command is a usage error: exit 2, no traceback."""
+    for args in (["signup", "--email", "a@example.com"], ["no-such-command"], ["queue", "list", "--status", "nope"]):
+        res = cli(*args)
+        assert res.code == 2, args
+        assert "Traceback" not in res.stderr
+
+
+def test_missing_configuration_exits_2_and_records_nothing(cli, monkeypatch):
+    """No Mautic URL: exit 2 with a sentence naming the variable; nothing is recorded."""
+    monkeypatch.delenv("MAUTIC_BASE_URL")
+    res = cli("signup", "--user-id", "u1", "--email", "a@example.com")
+    assert res.code == 2
+    assert res.stderr.strip() == "error: no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url."
+    assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
+
+
+def test_wrong_credentials_keep_the_event_queued(cli, monkeypatch, mautic):
+    """Wrong OAuth2 secret: the event stays pending (nothing lost) and the error names the credentials."""
+    monkeypatch.setenv("MAUTIC_CLIENT_SECRET", "wrong-secret")
+    res = cli("signup", "--user-id", "u1", "--email", "a@example.com", "--json")
+    assert res.code in (1, 75)
+    assert res.json()["status"] == "queued"
+    assert "wrong-secret" not in res.stdout + res.stderr
+    assert cli("queue", "stats", "--json").json()["counts"]["pending"] == 1
+
+
+def test_unexpected_error_is_one_line_and_exit_1(cli, monkeypatch):
+    """A bug surfaces as one line with exit 1 (the traceback only with -v)."""
+    import mautic_ctl.store.queue as q
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(q, "stats", boom)
+    res = cli("queue", "stats")
+    assert res.code == 1
+    assert res.stderr.strip().splitlines() == ["error: unexpected RuntimeError: simulated bug (run with -v for details; please report it)."]
+    verbose = cli("-v", "queue", "stats")
+    assert "Traceback" in verbose.stderr
