@@ -188,6 +188,9 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
         if event.amount:
             fields[f.lifetime_value] = int(total) if float(total).is_integer() else total
 
+    carried = event.fields.get(f.status)
+    if carried is not None and transition not in (Transition.CANCEL, Transition.SYNC, Transition.PAYMENT):
+        new_status = str(carried)  # e.g. a billing event: a plan change while past_due, a trial signup
     if transition not in (Transition.SYNC, Transition.PAYMENT):
         # Write tier and status only when they change, so a replayed event costs no call at all.
         if new_tier is not None and (new_tier != state.tier or not state.known):

@@ -112,3 +112,30 @@ def make_all_due(db: str | None = None) -> None:
     conn.execute("UPDATE events SET next_attempt_at = 0 WHERE status = 'pending'")
     conn.commit()
     conn.close()
+
+
+class AppServer:
+    """Any ASGI app on a free loopback port, in a thread (signal handlers off), like httpx's test server."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -13,6 +13,7 @@ from mautic_ctl.cli import demo as demo_cmds
 from mautic_ctl.cli import events as event_cmds
 from mautic_ctl.cli import ingest as ingest_cmds
 from mautic_ctl.cli import queue as queue_cmds
+from mautic_ctl.cli import webhook as webhook_cmds
 from mautic_ctl.cli.context import AppContext
 from mautic_ctl.errors import EXIT_ERROR, EXIT_INPUT, MauticCtlError
 
@@ -45,6 +46,7 @@ queue_cmds.register(app)
 config_cmds.register(app)
 ingest_cmds.register(app)
 demo_cmds.register(app)
+webhook_cmds.register(app)
 
 
 try:  # TEMP until the emulator command lands

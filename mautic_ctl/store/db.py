@@ -18,7 +18,7 @@ from typing import Any
 
 from mautic_ctl.errors import ConfigError, MauticCtlError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
 
 PRAGMAS = (

@@ -82,14 +82,15 @@ SQL_FIND = "SELECT id, status, result FROM events WHERE source = ? AND event_id 
 def enqueue_many(conn: sqlite3.Connection, events: Sequence[Event], now: float) -> list[Enqueued]:
     """Record events in one transaction; duplicates are acknowledged with their first outcome."""
     with write(conn):
-        return [_insert(conn, event, now) for event in events]
+        return [insert_event(conn, event, now) for event in events]
 
 
 def enqueue(conn: sqlite3.Connection, event: Event, now: float) -> Enqueued:
     return enqueue_many(conn, [event], now)[0]
 
 
-def _insert(conn: sqlite3.Connection, event: Event, now: float) -> Enqueued:
+def insert_event(conn: sqlite3.Connection, event: Event, now: float) -> Enqueued:
+    """Insert inside an open write transaction (the caller holds it), or acknowledge a duplicate."""
     row = conn.execute(
         SQL_INSERT,
         {
@@ -154,22 +155,46 @@ def claim(
     return claimed
 
 
-def extend_lease(conn: sqlite3.Connection, pks: Iterable[int], *, until: float, owner: str) -> None:
-    pks = list(pks)
-    with write(conn):
-        conn.executemany(
-            "UPDATE events SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'processing'",
-            [(until, pk, owner) for pk in pks],
-        )
+SQL_RENEW = """UPDATE events SET lease_until = coalesce(:until, lease_until), progress = coalesce(:progress, progress)
+               WHERE id = :pk AND lease_owner = :owner AND status = 'processing'"""
 
 
-def save_progress(conn: sqlite3.Connection, items: Iterable[tuple[int, dict[str, Any]]]) -> None:
-    """Record what is done (or in flight) for several events in one transaction."""
+def extend_lease(conn: sqlite3.Connection, pks: Iterable[int], *, until: float, owner: str) -> set[int]:
+    """The worker's heartbeat: push its leases to ``until``; returns the events it no longer holds."""
+    return _renew(conn, [(pk, None) for pk in pks], until=until, owner=owner)
+
+
+def save_progress(
+    conn: sqlite3.Connection,
+    items: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    owner: str | None = None,
+    lease_until: float | None = None,
+) -> set[int]:
+    """Record what is done (or in flight) for several events in one transaction.
+
+    With ``owner``, only events still leased to it are written (and their lease renewed to
+    ``lease_until``); the others are returned: another worker took them over after our lease
+    expired, so this worker must stop working on them (and above all not send a campaign entry).
+    """
+    items = [(pk, json.dumps(progress, sort_keys=True)) for pk, progress in items]
+    if owner is not None:
+        return _renew(conn, items, until=lease_until, owner=owner)
     with write(conn):
-        conn.executemany(
-            "UPDATE events SET progress = ? WHERE id = ?",
-            [(json.dumps(progress, sort_keys=True), pk) for pk, progress in items],
-        )
+        conn.executemany("UPDATE events SET progress = ? WHERE id = ?", [(p, pk) for pk, p in items])
+    return set()
+
+
+def _renew(
+    conn: sqlite3.Connection, items: list[tuple[int, str | None]], *, until: float | None, owner: str
+) -> set[int]:
+    lost = set()
+    with write(conn):
+        for pk, progress in items:
+            params = {"until": until, "progress": progress, "pk": pk, "owner": owner}
+            if conn.execute(SQL_RENEW, params).rowcount == 0:
+                lost.add(pk)
+    return lost
 
 
 # --- settle -----------------------------------------------------------------------------------
@@ -194,12 +219,28 @@ def settle(
     now: float,
     *,
     mirror_updates: Sequence[dict[str, Any]] = (),
-) -> None:
+    owner: str | None = None,
+) -> set[int]:
     """Apply the outcome of a drain round in one transaction: statuses, error history, and the
-    users' mirror (so a user's mirror never disagrees with which of its events are done)."""
+    users' mirror (so a user's mirror never disagrees with which of its events are done).
+
+    With ``owner``, nothing is written if any of the events is no longer leased to it (another
+    worker took it over): their ids are returned, for the caller to settle the others without them.
+    """
     from mautic_ctl.store.mirror import SQL_UPSERT_USER
 
     with write(conn):
+        if owner is not None:
+            lost = {
+                s.pk
+                for s in settlements
+                if conn.execute(
+                    "SELECT 1 FROM events WHERE id = ? AND lease_owner = ? AND status = 'processing'", (s.pk, owner)
+                ).fetchone()
+                is None
+            }
+            if lost:
+                return lost
         conn.executemany(SQL_UPSERT_USER, mirror_updates)
         for s in settlements:
             finished = now if s.status in FINISHED else None
@@ -230,12 +271,13 @@ def settle(
                        SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
                     (now, s.error, outcome, s.pk),
                 )
+    return set()
 
 
 def bury_new(conn: sqlite3.Connection, event: Event, reason: str, now: float) -> Enqueued:
     """Record an event straight into dead (e.g. a webhook whose user cannot be found): never dropped."""
     with write(conn):
-        got = _insert(conn, event, now)
+        got = insert_event(conn, event, now)
         if not got.duplicate:
             conn.execute(
                 "UPDATE events SET status = 'dead', last_error = ?, finished_at = ? WHERE id = ?",
@@ -282,6 +324,18 @@ def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: fl
     with write(conn):
         params: dict[str, Any] = {"since": since, "now": now, "user": user_id}
         user_filter = "AND user_id = :user" if user_id is not None else ""
+        # A replayed payment adds its amount to lifetime_value again: take it out of the mirror first,
+        # or every replay would inflate the contact's lifetime value.
+        paid = conn.execute(
+            f"""SELECT user_id, sum(coalesce(json_extract(payload, '$.amount'), 0)) FROM events
+                WHERE occurred_at >= :since AND status = 'done' AND kind = 'payment' {user_filter}
+                GROUP BY user_id""",
+            params,
+        ).fetchall()
+        conn.executemany(
+            "UPDATE users SET lifetime_value = max(0, round(lifetime_value - ?, 2)) WHERE user_id = ?",
+            [(amount, u) for u, amount in paid],
+        )
         got = conn.execute(
             f"""UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = :now,
                     updated_at = :now, finished_at = NULL, progress = '{{"replay": true}}'

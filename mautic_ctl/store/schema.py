@@ -112,3 +112,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         db.execute(ddl)
     db.execute("CREATE INDEX IF NOT EXISTS audit_at ON audit (at)")
     db.execute("CREATE INDEX IF NOT EXISTS users_email ON users (email COLLATE NOCASE)")
+
+
+@MIGRATIONS()
+def m002_delivery_body(db: sqlite_utils.Database) -> None:
+    """Keep the body of a webhook delivery that could not become an event, to re-read it later."""
+    columns = {c.name for c in db["deliveries"].columns}
+    if "body" not in columns:
+        db.execute("ALTER TABLE deliveries ADD COLUMN body BLOB")
+    db.execute("CREATE INDEX IF NOT EXISTS deliveries_outcome ON deliveries (outcome, id)")
