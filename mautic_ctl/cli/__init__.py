@@ -1,33 +1,32 @@
 """The `mautic-ctl` command line: the root Typer app, and the one place exceptions become exit codes."""
 
-from __future__ import annotations
-
 import sys
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mautic_ctl.cli import config as config_cmds
-from mautic_ctl.cli import demo as demo_cmds
-from mautic_ctl.cli import events as event_cmds
-from mautic_ctl.cli import ingest as ingest_cmds
-from mautic_ctl.cli import queue as queue_cmds
-from mautic_ctl.cli import webhook as webhook_cmds
 from mautic_ctl.cli.context import AppContext
 from mautic_ctl.errors import EXIT_ERROR, EXIT_INPUT, MauticCtlError
 
-app = typer.Typer(
-    name="mautic-ctl",
-    help="Keep Mautic contacts, segments and campaigns in step with your users' lifecycle.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# Top-level command -> the module that registers it. Typer introspects the signature of every command
+# it registers, so a command run from cron or a backend builds only its own module (start-up time).
+COMMAND_MODULES = {
+    "signup": "events",
+    "plan-change": "events",
+    "sync-contact": "events",
+    "ingest": "ingest",
+    "queue": "queue",
+    "verify-config": "config",
+    "webhook": "webhook",
+    "simulate": "webhook",
+    "demo": "demo",
+    "emulator": "emulator",
+}
+_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db"}
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.", dir_okay=False)] = None,
@@ -41,20 +40,38 @@ def root(
     ctx.call_on_close(ctx.obj.close)
 
 
-event_cmds.register(app)
-queue_cmds.register(app)
-config_cmds.register(app)
-ingest_cmds.register(app)
-demo_cmds.register(app)
-webhook_cmds.register(app)
+def build_app(command: str | None = None) -> typer.Typer:
+    """The app with every command, or only the module that holds ``command``."""
+    app = typer.Typer(
+        name="mautic-ctl",
+        help="Keep Mautic contacts, segments and campaigns in step with your users' lifecycle.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    wanted = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else dict.fromkeys(COMMAND_MODULES.values())
+    for module in wanted:
+        import_module(f"mautic_ctl.cli.{module}").register(app)
+    return app
 
 
-try:  # TEMP until the emulator command lands
-    from mautic_ctl.cli.emulator import emulator as _emulator
+def command_of(argv: list[str]) -> str | None:
+    """The top-level command named in ``argv`` (skipping global options), if any."""
+    args = iter(argv)
+    for arg in args:
+        if arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
-    app.command("emulator", help="Serve a Mautic 5 emulator (seeded, with fault injection) to try things out.")(_emulator)
-except ImportError:
-    pass
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the full app, for documentation checks and tools
+        return build_app()
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,9 +80,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from mautic_ctl.cli.output import err_line
 
-    verbose = any(a in ("-v", "--verbose") for a in (argv or sys.argv[1:]))
+    argv = sys.argv[1:] if argv is None else argv
+    verbose = any(a in ("-v", "--verbose") for a in argv)
     try:
-        command = typer.main.get_command(app)
+        command = typer.main.get_command(build_app(command_of(argv)))
         command.main(args=argv, prog_name="mautic-ctl", standalone_mode=False)
     except MauticCtlError as exc:
         err_line(f"error: {_chain(exc)}" if exc.exit_code != 75 else _chain(exc))

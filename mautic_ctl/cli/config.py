@@ -1,6 +1,5 @@
 """verify-config: does every configured segment, campaign and field exist in Mautic?"""
 
-from __future__ import annotations
 
 import typer
 

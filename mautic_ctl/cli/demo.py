@@ -1,6 +1,5 @@
 """demo: the whole lifecycle against an in-process Mautic emulator, no set-up."""
 
-from __future__ import annotations
 
 import typer
 

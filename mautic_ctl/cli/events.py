@@ -1,6 +1,5 @@
 """signup, plan-change, sync-contact: record a lifecycle event, then apply it at once."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """Options shared by every command, written once as ``Annotated`` aliases."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated

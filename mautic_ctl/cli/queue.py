@@ -1,6 +1,5 @@
 """queue run | list | stats | show | retry | purge | replay."""
 
-from __future__ import annotations
 
 import time
 from typing import Annotated

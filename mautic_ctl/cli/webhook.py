@@ -1,6 +1,5 @@
 """webhook serve | list, and simulate: billing webhooks in, recorded before they are acknowledged."""
 
-from __future__ import annotations
 
 from typing import Annotated
 
