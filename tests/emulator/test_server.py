@@ -56,7 +56,9 @@ def test_cli_prints_the_setup_and_serves(monkeypatch) -> None:
     def fake_serve(config: EmulatorConfig, *, host: str, port: int) -> None:
         served.update(config=config, host=host, port=port)
 
-    monkeypatch.setattr(emulator_cli.emulator_server, "serve_forever", fake_serve)
+    from mautic_ctl.emulator import server as emulator_server  # imported lazily by the command
+
+    monkeypatch.setattr(emulator_server, "serve_forever", fake_serve)
     app = typer.Typer()
     app.command("emulator")(emulator_cli.emulator)
     app.command("other")(lambda: None)
