@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import socket
 
 import httpx
 import typer
@@ -39,14 +39,18 @@ def test_serve_in_thread_exposes_state_and_counters() -> None:
     assert not server.thread.is_alive()
 
 
-def test_keep_alive_calls_are_not_delayed_by_nagle() -> None:
-    """The listening socket gets TCP_NODELAY: 50 keep-alive calls take far less than 50 x 40 ms."""
+def test_listening_socket_lets_asyncio_set_nodelay() -> None:
+    """The server socket is created with proto IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted
+    connections (otherwise Nagle + delayed ACK add ~40 ms to every keep-alive answer)."""
+    from mautic_ctl.emulator.server import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
     with serve_in_thread() as server, httpx.Client(base_url=server.url, auth=AUTH) as client:
-        client.get("/api/segments/1")
-        started = time.monotonic()
-        for n in range(50):
-            client.post("/api/contacts/new", json={"email": f"k{n}@example.com"})
-        assert time.monotonic() - started < 1.0
+        assert client.get("/api/segments/1").status_code == 200
 
 
 def test_cli_prints_the_setup_and_serves(monkeypatch) -> None:
@@ -75,15 +79,33 @@ def test_cli_prints_the_setup_and_serves(monkeypatch) -> None:
 
 
 def test_email_lookups_do_not_scan_the_contacts(mautic: Mautic) -> None:
-    """With 20,000 contacts, 200 `where email in` lookups and upserts stay fast (index, not scans)."""
+    """With 20,000 contacts, `where email in` lookups and upserts go through the email index: the
+    contacts table is never iterated (a scan would make the benchmark measure the emulator)."""
+
+    class CountingDict(dict):
+        scans = 0
+
+        def values(self):  # type: ignore[override]
+            CountingDict.scans += 1
+            return super().values()
+
+        def items(self):  # type: ignore[override]
+            CountingDict.scans += 1
+            return super().items()
+
+        def __iter__(self):
+            CountingDict.scans += 1
+            return super().__iter__()
+
     state = mautic.state
+    state.contacts = CountingDict(state.contacts)
     for n in range(20_000):
         contact = Contact(id=state.next_id("contact"))
         state.contacts[contact.id] = contact
         state.set_email(contact, f"user{n}@example.com")
-    started = time.monotonic()
-    for n in range(0, 20_000, 100):
+    CountingDict.scans = 0
+    for n in range(0, 20_000, 1000):
         params = [("where[0][col]", "email"), ("where[0][expr]", "in"), ("where[0][val]", f"user{n}@example.com")]
         assert mautic.get("/api/contacts", params=params).json()["total"] == "1"
         assert mautic.post("/api/contacts/new", json={"email": f"user{n}@example.com"}).status_code == 200
-    assert time.monotonic() - started < 5
+    assert CountingDict.scans == 0
