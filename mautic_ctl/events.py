@@ -27,6 +27,7 @@ MAX_EMAIL_LENGTH = 64  # Mautic 5.1 gives every stock field, email included, a 6
 MAX_TEXT_LENGTH = 64  # default charLengthLimit of text fields on Mautic 5.1+
 MAX_USER_ID_LENGTH = 191
 MAX_EVENT_ID_LENGTH = 255
+MAX_NUMBER_TEXT = 1000  # characters: no number anyone means is longer
 MAX_INPUT_BYTES = 1_000_000  # one event larger than this is not a lifecycle event
 
 FieldValue = str | int | float | bool | None
@@ -225,6 +226,8 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
     """
     what = f"field {spec.alias!r}"
     if spec.type is FieldType.NUMBER:
+        if isinstance(raw, str) and len(raw) > MAX_NUMBER_TEXT:  # float() of megabytes of digits is slow
+            raise InputError(f"{what} needs a number, got a text of {len(raw)} characters.")
         try:
             number = float(raw) if not isinstance(raw, bool) else math.nan  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
@@ -239,7 +242,7 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
     if spec.type is FieldType.BOOLEAN:
         truthy = {"1", "true", "yes", "on"}
         falsy = {"0", "false", "no", "off"}
-        text = _show(raw).strip().lower()
+        text = (raw if isinstance(raw, str) else _show(raw)).strip().lower()
         if text in truthy or raw is True:
             return True
         if text in falsy or raw is False:
@@ -254,8 +257,8 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
         return parse_datetime(raw, what).date().isoformat()
     if spec.type is FieldType.DATETIME:
         return parse_datetime(raw, what).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if isinstance(raw, int | float):
-        raw = _show(raw) if not (isinstance(raw, int) and raw.bit_length() > 4096) else raw
+    if isinstance(raw, int | float) and not (isinstance(raw, int) and raw.bit_length() > 4096):
+        raw = str(raw)
     text = _clean_text(raw, what, spec.max_length)
     if not text:
         raise InputError(f"{what} cannot be empty: Mautic ignores empty values on update.")
@@ -344,7 +347,7 @@ def build_event(
     event = Event(
         kind=kind,
         user_id=validate_user_id(user_id),
-        event_id=validate_event_id(event_id) if event_id is not None else new_event_id(source),
+        event_id=validate_event_id(event_id) if event_id is not None else new_event_id(validate_source(source)),
         occurred_at=parse_datetime(occurred_at) if occurred_at is not None else now.astimezone(UTC),
         source=validate_source(source),
         email=validate_email(email) if email is not None else None,
@@ -369,7 +372,8 @@ def build_event(
             raise InputError("sync-contact needs at least one --set ALIAS=VALUE (or --email).")
     elif kind is EventKind.PAYMENT:
         try:
-            value = float(amount) if not isinstance(amount, bool) else math.nan  # type: ignore[arg-type]
+            usable = not isinstance(amount, bool) and not (isinstance(amount, str) and len(amount) > MAX_NUMBER_TEXT)
+            value = float(amount) if usable else math.nan  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             value = math.nan
         if not math.isfinite(value) or value < 0:
@@ -380,7 +384,7 @@ def build_event(
 
 _EVENT_KEYS = {
     "type", "kind", "user_id", "event_id", "occurred_at", "email", "tier", "to", "from", "from_tier",
-    "first_name", "last_name", "fields", "amount", "source",
+    "first_name", "last_name", "fields", "amount",
 }  # fmt: skip
 
 
@@ -406,7 +410,7 @@ def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: s
         now=now,
         event_id=data.get("event_id"),
         occurred_at=data.get("occurred_at"),
-        source=data.get("source") or source,
+        source=source,  # the channel decides: a record must not pose as, say, a Stripe delivery
         email=data.get("email"),
         tier=data.get("tier", data.get("to")),
         from_tier=data.get("from_tier", data.get("from")),
@@ -464,7 +468,7 @@ def iter_json_records(raw: bytes | str) -> Iterator[tuple[int, object]]:
             yield 1, whole  # even a bare `null`: the caller says it is not an event, nothing is skipped
         return
     # JSONL: records are separated by "\n" only. str.splitlines() would also split inside a string
-    # holding U+2028, U+0085 or a form feed, which JSON allows unescaped.
+    # holding U+2028, U+2029 or U+0085, which JSON allows unescaped.
     first = True
     for number, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
@@ -474,7 +478,8 @@ def iter_json_records(raw: bytes | str) -> Iterator[tuple[int, object]]:
         except InputError:
             # A first line that is not JSON on its own means one multi-line document, not JSONL:
             # point at where that document breaks, not at its opening brace.
-            if first and isinstance(whole_error, json.JSONDecodeError) and whole_error.lineno > number:
+            pretty = isinstance(whole_error, json.JSONDecodeError) and whole_error.lineno > number
+            if first and pretty and len(line) <= MAX_INPUT_BYTES:
                 raise InputError(f"line {whole_error.lineno} is not valid JSON ({whole_error.msg}).") from None
             raise
         first = False
@@ -489,9 +494,13 @@ def _show(value: object) -> str:
     """A value as short, printable, one-line text for a message (never raises)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4096:
         return "a number of over 1000 digits"
-    return _shorten(value if isinstance(value, str) else str(value))
+    try:
+        return _shorten(value if isinstance(value, str) else str(value))
+    except ValueError:  # str() of a container holding an integer too long to print
+        return f"a {type(value).__name__}"
 
 
 def _shorten(text: str, limit: int = 60) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) > limit:  # cut first: never walk a 10 MB value character by character
+        text = text[: limit - 1] + "…"
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

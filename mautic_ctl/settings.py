@@ -102,7 +102,7 @@ class QueueSettings(_Section):
     max_attempts: int = Field(10, ge=1)
     """Attempts before a transiently failing event goes dead."""
     backoff_base: float = Field(30.0, gt=0)
-    """Seconds: retry n waits a random time in [0, min(backoff_max, backoff_base * 2**n)]."""
+    """Seconds: after failed attempt n, wait a random time in [0, min(backoff_max, backoff_base * 2**(n-1))]."""
     backoff_max: float = Field(3600.0, gt=0)
     """Seconds: the cap of one backoff wait."""
     lease: float = Field(300.0, gt=0)
@@ -284,8 +284,17 @@ class _NamedEnvSource(PydanticBaseSettingsSource):
             *parents, leaf = path.split(".")
             for part in parents:
                 node = node.setdefault(part, {})
-            node[leaf] = int(value) if value.isdigit() and path.startswith(("segments", "campaigns")) else value
+            node[leaf] = _ref(value) if path.startswith(("segments", "campaigns")) else value
         return out
+
+
+def _ref(value: str) -> Ref:
+    """Digits are a Mautic id, anything else a name. ("²".isdigit() is True, but int("²") raises,
+    and a ValueError raised in a settings source escapes as a crash, not a ConfigError.)"""
+    try:
+        return int(value) if value.isdigit() else value
+    except ValueError:
+        return value
 
 
 _TOML_PATH: dict[str, Path | None] = {"path": None}

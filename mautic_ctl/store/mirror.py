@@ -53,7 +53,7 @@ ON CONFLICT (user_id) DO UPDATE SET
     email = excluded.email, contact_id = excluded.contact_id, tier = excluded.tier,
     status = excluded.status, segments = excluded.segments, campaigns = excluded.campaigns,
     lifetime_value = excluded.lifetime_value,
-    last_event_at = max(coalesce(users.last_event_at, ''), coalesce(excluded.last_event_at, '')),
+    last_event_at = nullif(max(coalesce(users.last_event_at, ''), coalesce(excluded.last_event_at, '')), ''),
     last_synced_at = excluded.last_synced_at"""
 
 

@@ -59,7 +59,7 @@ def test_signup_enters_welcome_and_joins_new_users_and_tier():
     assert p.transition is Transition.SIGNUP
     assert ops(p, OpKind.CAMPAIGN_ADD) == [WELCOME]
     assert sorted(ops(p, OpKind.SEGMENT_ADD)) == sorted([NEW_USERS, "tier:free"])
-    upsert = [op for op in p.ops if op.kind is OpKind.UPSERT][0]
+    upsert = next(op for op in p.ops if op.kind is OpKind.UPSERT)
     assert upsert.fields == {
         "email": "u1@example.com",
         "subscription_tier": "free",
