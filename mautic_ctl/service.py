@@ -36,6 +36,7 @@ class Runtime:
 
     settings: Settings
     transport: httpx.AsyncBaseTransport | None = None
+    trace: Callable[[RequestRecord], None] | None = None  # -v: each Mautic call, as it happens
     _conn: sqlite3.Connection | None = field(default=None, repr=False)
 
     @property
@@ -63,8 +64,20 @@ class Runtime:
             retry_attempts=m.http_retries,
             batch_limit=m.batch_limit,
             transport=self.transport,
-            on_request=on_request,
+            on_request=self._traced(on_request),
         )
+
+    def _traced(self, on_request: Callable[[RequestRecord], None] | None) -> Callable[[RequestRecord], None] | None:
+        if self.trace is None:
+            return on_request
+        trace = self.trace
+
+        def both(rec: RequestRecord) -> None:
+            trace(rec)
+            if on_request is not None:
+                on_request(rec)
+
+        return both
 
     def drain_options(self, **overrides: Any) -> DrainOptions:
         qs = self.settings.queue

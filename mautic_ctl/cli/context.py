@@ -33,6 +33,10 @@ class AppContext:
             if self.insecure:
                 flags.setdefault("mautic", {})["verify_tls"] = False
             self._runtime = Runtime(load_settings(config or self.config, **flags))
+            if self.verbose:
+                from mautic_ctl.cli.output import trace_request
+
+                self._runtime.trace = trace_request
             if self.insecure:
                 from mautic_ctl.cli.output import warn
 

@@ -56,3 +56,9 @@ def key_values(title: str, pairs: Iterable[tuple[str, Any]]) -> None:
 
 def stderr_console() -> Console:
     return _console(stderr=True)
+
+
+def trace_request(rec: object) -> None:
+    """-v: one line per Mautic call (method, path without query, status, time); never headers or bodies."""
+    status = getattr(rec, "status", None) or getattr(rec, "error", None) or "no answer"
+    err_line(f"mautic: {rec.method} {rec.path} -> {status} ({rec.duration_s * 1000:.0f} ms)")  # type: ignore[attr-defined]

@@ -43,3 +43,13 @@ def test_unexpected_error_is_one_line_and_exit_1(cli, monkeypatch):
     assert res.stderr.strip().splitlines() == ["error: unexpected RuntimeError: simulated bug (run with -v for details; please report it)."]
     verbose = cli("-v", "queue", "stats")
     assert "Traceback" in verbose.stderr
+
+
+def test_verbose_traces_each_call_without_secrets(cli, mautic):
+    """-v prints one line per Mautic call (method, path, status) on stderr, and no credential."""
+    res = cli("-v", "signup", "--user-id", "u1", "--email", "ann@example.com", "--json")
+    assert res.code == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("mautic: ")]
+    assert "mautic: POST /oauth/v2/token -> 200" in lines[0]
+    assert any("POST /api/contacts/batch/new -> 201" in ln for ln in lines)
+    assert "emulator-secret" not in res.stderr and "ann@example.com" not in res.stderr
