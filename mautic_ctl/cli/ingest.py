@@ -43,7 +43,6 @@ def ingest(
     Product events look like {"type": "plan_change", "user_id": "u1", "to": "pro", "event_id": "..."}.
     Every record is validated first: one bad record and nothing is recorded (exit 2).
     """
-    from mautic_ctl import service
     from mautic_ctl.cli.render import render_ingest
     from mautic_ctl.errors import InputError
 
@@ -51,7 +50,24 @@ def ingest(
     if len(args) != (2 if provider else 1):
         raise InputError("give one FILE (or -), optionally after a provider: stripe or lemonsqueezy.")
     raw = _read(args[-1])
+    if provider is None and not apply:  # a backend's burst: the fast path, no pydantic, no HTTP stack
+        from datetime import UTC, datetime
+
+        from mautic_ctl.ingest import ingest_events
+        from mautic_ctl.store import connect
+
+        quick = app_context(ctx).quick(config=config, db=db)
+        conn = connect(quick.db)
+        try:
+            done = ingest_events(conn, raw, quick.vocabulary, datetime.now(UTC))
+        finally:
+            conn.close()
+        report = {"recorded": done.recorded, "duplicate": done.duplicates, "queue_ids": done.queue_ids}
+        render_ingest(report, None, as_json)
+        return
     rt = app_context(ctx).runtime(config=config, db=db)
+    from mautic_ctl import service
+
     if apply:
         rt.settings.require_mautic()
     report = service.ingest(rt, raw, provider=provider, signature=signature)
