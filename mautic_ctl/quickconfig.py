@@ -80,6 +80,27 @@ def read_toml(path: Path) -> dict[str, Any]:
 class QuickConfig:
     db: Path
     vocabulary: Vocabulary
+    mautic: dict[str, Any]  # which [mautic] connection keys are set (file or environment), not their values
+
+    def require_mautic(self) -> None:
+        """The same check as ``Settings.require_mautic``, so an unconfigured apply records nothing."""
+        m = self.mautic
+        if not m.get("base_url"):
+            raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
+        if not (m.get("client_id") and m.get("client_secret")) and not (m.get("username") and m.get("password")):
+            raise ConfigError(
+                "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
+                "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
+            )
+
+
+_MAUTIC_ENV = {
+    "base_url": "MAUTIC_BASE_URL",
+    "client_id": "MAUTIC_CLIENT_ID",
+    "client_secret": "MAUTIC_CLIENT_SECRET",
+    "username": "MAUTIC_USERNAME",
+    "password": "MAUTIC_PASSWORD",
+}
 
 
 def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfig:
@@ -93,7 +114,9 @@ def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfi
     specs = {alias: FieldSpec(alias, ftype) for alias, ftype in DEFAULT_FIELDS.items()}
     for alias, spec in (data.get("fields") or {}).items():
         specs[alias] = _field_spec(alias, spec, path)
-    return QuickConfig(Path(db_path), Vocabulary(tuple(t.strip().lower() for t in tiers), specs))
+    section = data.get("mautic", {})
+    present = {key: bool(os.environ.get(env) or section.get(key)) for key, env in _MAUTIC_ENV.items()}
+    return QuickConfig(Path(db_path), Vocabulary(tuple(t.strip().lower() for t in tiers), specs), present)
 
 
 def _field_spec(alias: str, spec: object, path: Path | None) -> FieldSpec:

@@ -21,13 +21,11 @@ from mautic_ctl.client import MauticClient, RequestRecord
 from mautic_ctl.drain import Drain, DrainOptions, DrainReport
 from mautic_ctl.errors import InputError, MauticError
 from mautic_ctl.events import Event
-from mautic_ctl.intake import RecordResult, as_result, record_event, status_word
+from mautic_ctl.intake import RecordResult, apply_now, as_result, record_event, result_of
 from mautic_ctl.resolve import resolve_all
 from mautic_ctl.retry import RetryPolicy
 from mautic_ctl.settings import Settings
 from mautic_ctl.store import connect
-from mautic_ctl.store import queue as q
-from mautic_ctl.store.queue import Status
 
 
 @dataclass
@@ -95,6 +93,9 @@ class Runtime:
             self._conn = None
 
 
+APPLY_NOW_SECONDS = 10.0  # how long a recording command helps drain before leaving the rest to cron
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -109,22 +110,13 @@ def record(rt: Runtime, event: Event, *, apply: bool = True) -> RecordResult:
     got = record_event(rt.conn, event)
     if got.duplicate or not apply:
         return as_result(event, got)
-    report = run_drain(rt, rt.drain_options(user_id=event.user_id, limit=20))
-    return _result_for(rt, event, got.pk, report)
+    apply_now(rt.conn, rt.settings.queue.db, got.pk, lambda: drain_now(rt))
+    return result_of(rt.conn, event, got.pk)
 
 
-def _result_for(rt: Runtime, event: Event, pk: int, report: DrainReport) -> RecordResult:
-    row = q.get_event(rt.conn, pk) or {}
-    status = Status(row.get("status", Status.PENDING))
-    outcome = report.outcomes.get(pk, {})
-    return RecordResult(
-        event.event_id,
-        pk,
-        status_word(status),
-        outcome.get("contact_id"),
-        outcome.get("transition"),
-        error=row.get("last_error") if status is not Status.DONE else None,
-    )
+def drain_now(rt: Runtime) -> DrainReport:
+    """The apply-at-once drain: everything due, bounded in time (a backlog is cron's work)."""
+    return run_drain(rt, rt.drain_options(max_seconds=APPLY_NOW_SECONDS))
 
 
 def run_drain(

@@ -1,6 +1,5 @@
 """signup, plan-change, sync-contact: record a lifecycle event, then apply it at once."""
 
-
 from typing import Annotated
 
 import typer
@@ -83,26 +82,34 @@ def sync_contact(
 
 
 def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, **values) -> None:
+    """Record through the fast path (no pydantic, no HTTP stack); only a process that ends up
+    draining loads the full settings and the client (see intake.apply_now)."""
     from datetime import UTC, datetime
 
     from mautic_ctl.cli.render import render_record
     from mautic_ctl.events import build_event
+    from mautic_ctl.intake import apply_now, as_result, record_event, result_of
+    from mautic_ctl.store import connect
 
-    if no_apply:  # the fast path: no pydantic, no HTTP stack (see quickconfig)
-        from mautic_ctl.intake import as_result, record_event
-        from mautic_ctl.store import connect
+    app = app_context(ctx)
+    quick = app.quick(config=config, db=db)
+    if not no_apply:
+        quick.require_mautic()  # a configuration problem is exit 2 with nothing recorded
+    event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
+    conn = connect(quick.db)
+    try:
+        got = record_event(conn, event)
+        if got.duplicate or no_apply:
+            result = as_result(event, got)
+        else:
 
-        quick = app_context(ctx).quick(config=config, db=db)
-        event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
-        conn = connect(quick.db)
-        try:
-            got = record_event(conn, event)
-        finally:
-            conn.close()
-        render_record(as_result(event, got), as_json)
-        return
-    from mautic_ctl import service
+            def drain() -> None:
+                from mautic_ctl.service import drain_now
 
-    rt = app_context(ctx).runtime(config=config, db=db)
-    event = build_event(kind, rt.settings.vocabulary(), now=datetime.now(UTC), **values)
-    render_record(service.record(rt, event), as_json)
+                drain_now(app.runtime(config=config, db=db))
+
+            apply_now(conn, quick.db, got.pk, drain)
+            result = result_of(conn, event, got.pk)
+    finally:
+        conn.close()
+    render_record(result, as_json)
