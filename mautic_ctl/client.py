@@ -8,6 +8,7 @@ credential. "Fact sheet §N" refers to shared/mautic-api.md.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -372,11 +373,28 @@ class MauticClient:
 def _transport_error(exc: httpx.HTTPError, where: str, idempotent: bool) -> TransientError:
     """No answer from Mautic. Only a failure before anything was sent is safe to repeat blindly."""
     name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and (reason := _tls_failure(exc)):  # nothing was sent
+        return TransientError(
+            f"{where}: Mautic's TLS certificate could not be verified ({reason}); fix the certificate "
+            "(or, against a test server only, use --insecure)."
+        )
     if not idempotent and not _nothing_sent(exc):
         return OutcomeUnknown(
             f"{where} got no answer from Mautic ({name}); it may have been applied, check before repeating."
         )
     return TransientError(f"{where} got no answer from Mautic ({name}).")
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The certificate problem behind a connection failure (httpx keeps the ssl error in the chain)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or "certificate verify failed"
+        current = current.__cause__ or current.__context__
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
 
 
 def _nothing_sent(exc: httpx.HTTPError) -> bool:

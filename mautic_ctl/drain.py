@@ -11,11 +11,17 @@ Crash safety: an operation is recorded as done once Mautic confirmed it, and a c
 recorded as *in flight* before it is sent. After a crash (or an ambiguous failure) the next attempt
 does only what is left, and checks Mautic's membership before repeating an in-flight campaign entry,
 so no contact ever enters a campaign twice.
+
+Leases: while a round runs, a heartbeat renews its leases every ``lease / 3`` seconds, so only a
+dead (or stalled) worker's events come due again. Every progress commit, every campaign entry and
+the final settle are guarded by the lease: a worker that finds an event taken over (it stalled past
+its lease) stops working on it at once and leaves its settlement to the new owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import sqlite3
 import time
@@ -24,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mautic_ctl.client import MauticClient, RequestRecord
-from mautic_ctl.errors import MauticError, PermanentError
+from mautic_ctl.errors import MauticCtlError, MauticError, PermanentError
 from mautic_ctl.events import EventKind
 from mautic_ctl.retry import RetryPolicy, decide, describe
 from mautic_ctl.rules import Op, OpKind, Plan, Policy, RuleError, UserState, plan
@@ -33,6 +39,10 @@ from mautic_ctl.store import queue as q
 from mautic_ctl.store.queue import Claimed, Settlement, Status
 
 current_event: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_event", default=None)
+
+
+class LeaseLost(Exception):
+    """Another worker took this event over after our lease expired: stop working on it, never settle it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,7 @@ class Job:
     contact_id: int | None
     verify: frozenset[str] = frozenset()  # campaign entries that may already have reached Mautic
     error: BaseException | None = None
+    lost: bool = False  # our lease was taken over: another worker owns the event now
 
     @property
     def progress(self) -> dict[str, Any]:
@@ -171,7 +182,6 @@ class Drain:
         users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
         jobs: list[Job] = []
         settlements: list[Settlement] = []
-        mirror_updates: list[dict[str, Any]] = []
         for c in claimed:
             row = users.get(c.event.user_id)
             state = row.state if row else UserState()
@@ -195,17 +205,47 @@ class Drain:
                 verify |= {op.key for op in p.ops if op.kind is OpKind.CAMPAIGN_ADD}
             jobs.append(Job(c, p, c.progress.get("contact_id") or state.contact_id, verify))
 
-        await self._contacts(jobs)
-        await self._segment_joins(jobs)
-        await self._unbatchable(jobs)
+        heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
+        try:
+            await self._contacts(jobs)
+            await self._segment_joins(jobs)
+            await self._unbatchable(jobs)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
 
         now = self.now()
+        updates_of: dict[int, list[dict[str, Any]]] = {}
         for job in jobs:
-            settlements.append(self._settle(job, now, users, mirror_updates))
-        q.settle(self.conn, settlements, now, mirror_updates=mirror_updates)
+            if not job.lost:
+                updates_of[job.claimed.pk] = []
+                settlements.append(self._settle(job, now, users, updates_of[job.claimed.pk]))
+        while settlements:  # settle only what we still hold: a taken-over event is its new worker's
+            mirror_updates = [u for s in settlements for u in updates_of.get(s.pk, ())]
+            lost = q.settle(self.conn, settlements, now, mirror_updates=mirror_updates, owner=self.owner)
+            if not lost:
+                break
+            settlements = [s for s in settlements if s.pk not in lost]
         self._flush_audit()
         for s in settlements:
             self._count(s)
+
+    async def _heartbeat(self, pks: list[int], jobs: list[Job]) -> None:
+        """Renew this round's leases while the process lives: only a dead worker's events come due again."""
+        while True:
+            await asyncio.sleep(self.opts.lease / 3)
+            until = self.now() + self.opts.lease
+            try:
+                self._lose(q.extend_lease(self.conn, pks, until=until, owner=self.owner), jobs)
+            except (MauticCtlError, sqlite3.Error):
+                continue  # a busy database: try again at the next beat; progress commits check too
+
+    def _lose(self, lost: set[int], jobs: Iterable[Job]) -> None:
+        for job in jobs:
+            if job.claimed.pk in lost and not job.lost:
+                job.lost = True
+                job.error = LeaseLost(f"event {job.claimed.pk} was taken over by another worker")
 
     def _stale(self, c: Claimed, row: mirror.MirrorRow | None) -> bool:
         """An event older than the last one applied for its user would overwrite newer state."""
@@ -403,6 +443,10 @@ class Drain:
             return
         if op.key in job.verify and campaign_id in await self.client.contact_campaigns(job.contact_id):
             return  # an earlier attempt's entry did reach Mautic
+        # The one call that must not be repeated: check the lease right before it. After a stall longer
+        # than the lease (a frozen VM, SIGSTOP) another worker may own the event and have sent it.
+        if not q.holds_lease(self.conn, job.claimed.pk, owner=self.owner, now=self.now()):
+            raise LeaseLost(f"event {job.claimed.pk}: its lease expired before the campaign entry was sent")
         await self.client.add_to_campaign(campaign_id, job.contact_id)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -416,9 +460,13 @@ class Drain:
             token = current_event.set(job.claimed.pk)
             try:
                 async with self._sem:
+                    if job.error is not None:  # failed (or lost its lease) while waiting for a slot
+                        return
                     await apply(job, op)
             except MauticError as exc:
                 job.fail(exc)
+            except LeaseLost:
+                self._lose({job.claimed.pk}, [job])
             else:
                 job.mark_done(op)
             finally:
@@ -427,12 +475,15 @@ class Drain:
         await asyncio.gather(*(one(job, op) for job, op in work))
 
     def _save(self, jobs: Iterable[Job]) -> None:
+        """Commit the jobs' progress and renew their leases; a job whose lease was taken over stops here."""
+        jobs = [job for job in jobs if not job.lost]
         items = []
         for job in jobs:
             if job.contact_id is not None:
                 job.progress["contact_id"] = job.contact_id
             items.append((job.claimed.pk, job.progress))
-        q.save_progress(self.conn, items)
+        until = self.now() + self.opts.lease
+        self._lose(q.save_progress(self.conn, items, owner=self.owner, lease_until=until), jobs)
         self._flush_audit()
 
     def _flush_audit(self) -> None:

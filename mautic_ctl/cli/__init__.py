@@ -1,6 +1,7 @@
 """The `mautic-ctl` command line: the root Typer app, and the one place exceptions become exit codes."""
 
 import sys
+import warnings
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from mautic_ctl.cli.output import err_line
 
+    warnings.showwarning = _show_warning
     argv = sys.argv[1:] if argv is None else argv
     verbose = any(a in ("-v", "--verbose") for a in argv)
     try:
@@ -107,6 +109,13 @@ def main(argv: list[str] | None = None) -> None:
         err_line(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for details; please report it).")
         sys.exit(EXIT_ERROR)
     sys.exit(0)
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    """A Python warning (e.g. a config file others can read) as one `warning:` line, no source line."""
+    from mautic_ctl.cli.output import warn
+
+    warn(str(message))
 
 
 def _chain(exc: BaseException) -> str:

@@ -164,6 +164,12 @@ def extend_lease(conn: sqlite3.Connection, pks: Iterable[int], *, until: float, 
     return _renew(conn, [(pk, None) for pk in pks], until=until, owner=owner)
 
 
+def holds_lease(conn: sqlite3.Connection, pk: int, *, owner: str, now: float) -> bool:
+    """Whether ``owner`` still holds the unexpired lease of event ``pk``, so no other worker can claim it."""
+    sql = "SELECT 1 FROM events WHERE id = ? AND lease_owner = ? AND status = 'processing' AND lease_until > ?"
+    return conn.execute(sql, (pk, owner, now)).fetchone() is not None
+
+
 def save_progress(
     conn: sqlite3.Connection,
     items: Iterable[tuple[int, dict[str, Any]]],
