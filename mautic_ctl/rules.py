@@ -223,9 +223,7 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
         wanted = desired_segments(new_tier, new_status == STATUS_CANCELLED, policy)
         # A stranger's memberships are unknown: leave every managed segment blindly (a no-op in Mautic
         # for a non-member). A known user's memberships are what we applied: leave only those.
-        leavable = (
-            policy.managed_segments() if not state.known else state.segments & policy.managed_segments()
-        )
+        leavable = policy.managed_segments() if not state.known else state.segments & policy.managed_segments()
         for seg in sorted(leavable - wanted):
             ops.append(Op(OpKind.SEGMENT_REMOVE, seg, blind=not state.known))
             segments.discard(seg)

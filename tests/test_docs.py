@@ -38,9 +38,7 @@ def test_every_command_is_in_the_readme_and_has_help():
 
 def test_every_setting_is_in_config_example():
     """Each settings key (section.key) appears in config.example.toml, and every env name in both docs."""
-    sections = {
-        name: field.annotation for name, field in Settings.model_fields.items() if name not in ("config_file",)
-    }
+    sections = {name: field.annotation for name, field in Settings.model_fields.items() if name not in ("config_file",)}
     for section, annotation in sections.items():
         assert f"[{section}]" in EXAMPLE, f"config.example.toml lacks [{section}]"
         model_fields = getattr(annotation, "model_fields", {})

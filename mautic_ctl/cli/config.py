@@ -1,6 +1,5 @@
 """verify-config: does every configured segment, campaign and field exist in Mautic?"""
 
-
 import typer
 
 from mautic_ctl.cli.context import app_context

@@ -1,6 +1,5 @@
 """demo: the whole lifecycle against an in-process Mautic emulator, no set-up."""
 
-
 import typer
 
 from mautic_ctl.cli.options import JsonOpt

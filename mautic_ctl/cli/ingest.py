@@ -1,6 +1,5 @@
 """ingest: record a stream of events — the product's own JSON/JSONL, or Stripe / LemonSqueezy webhooks."""
 
-
 import sys
 from pathlib import Path
 from typing import Annotated

@@ -1,6 +1,5 @@
 """Options shared by every command, written once as ``Annotated`` aliases."""
 
-
 from pathlib import Path
 from typing import Annotated
 

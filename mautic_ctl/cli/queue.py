@@ -1,6 +1,5 @@
 """queue run | list | stats | show | retry | purge | replay."""
 
-
 import time
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """webhook serve | list, and simulate: billing webhooks in, recorded before they are acknowledged."""
 
-
 from typing import Annotated
 
 import typer

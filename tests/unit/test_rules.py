@@ -224,9 +224,10 @@ def test_every_transition_pair_ends_in_exactly_the_right_segments(start, target)
 
 def test_status_carried_by_the_event_wins_over_active():
     """A plan change that carries subscription_status (e.g. past_due from billing) keeps that status."""
-    event = build_event("plan_change", VOCAB, user_id="u1", tier="pro", now=NOW,
-                        fields=None)
-    event = type(event)(**{**{f: getattr(event, f) for f in event.__slots__}, "fields": {"subscription_status": "past_due"}})
+    event = build_event("plan_change", VOCAB, user_id="u1", tier="pro", now=NOW, fields=None)
+    event = type(event)(
+        **{**{f: getattr(event, f) for f in event.__slots__}, "fields": {"subscription_status": "past_due"}}
+    )
     p = plan(event, state_after(signup()), POLICY)
     assert p.after.status == "past_due"
     assert p.ops[0].fields["subscription_status"] == "past_due"

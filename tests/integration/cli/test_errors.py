@@ -40,7 +40,9 @@ def test_unexpected_error_is_one_line_and_exit_1(cli, monkeypatch):
     monkeypatch.setattr(q, "stats", boom)
     res = cli("queue", "stats")
     assert res.code == 1
-    assert res.stderr.strip().splitlines() == ["error: unexpected RuntimeError: simulated bug (run with -v for details; please report it)."]
+    assert res.stderr.strip().splitlines() == [
+        "error: unexpected RuntimeError: simulated bug (run with -v for details; please report it)."
+    ]
     verbose = cli("-v", "queue", "stats")
     assert "Traceback" in verbose.stderr
 

@@ -8,7 +8,9 @@ from tests.helpers import contact_view, make_all_due, run_installed
 
 def record(cli, n=3, tier="free"):
     for i in range(n):
-        res = cli("signup", "--user-id", f"u{i}", "--email", f"user{i}@example.com", "--tier", tier, "--no-apply", "--json")
+        res = cli(
+            "signup", "--user-id", f"u{i}", "--email", f"user{i}@example.com", "--tier", tier, "--no-apply", "--json"
+        )
         assert res.code == 0 and res.json()["status"] == "recorded", res.stderr
 
 

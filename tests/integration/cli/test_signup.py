@@ -7,8 +7,18 @@ from tests.helpers import contact_view, make_all_due, run_installed
 
 def test_signup_creates_contact_fields_segments_and_welcome(cli, mautic):
     """Signup: contact with fields, New Users + Free segments, Welcome campaign; JSON says applied."""
-    res = cli("signup", "--user-id", "u1", "--email", "ann@example.com", "--first-name", "Ann", "--json",
-              "--occurred-at", "2026-11-20T10:00:00Z")
+    res = cli(
+        "signup",
+        "--user-id",
+        "u1",
+        "--email",
+        "ann@example.com",
+        "--first-name",
+        "Ann",
+        "--json",
+        "--occurred-at",
+        "2026-11-20T10:00:00Z",
+    )
     assert res.code == 0, res.stderr
     payload = res.json()
     assert payload["status"] == "applied" and payload["transition"] == "signup"

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from tests.helpers import contact_view, run_installed
+from tests.helpers import run_installed
 
 
 def test_sync_contact_updates_typed_fields_with_patch(cli, mautic):
     """Fields are typed and formatted as Mautic expects (datetime in UTC) and sent with PATCH."""
     assert cli("signup", "--user-id", "u1", "--email", "ann@example.com").code == 0
     mautic.counters.reset()
-    res = cli("sync-contact", "--user-id", "u1", "--set", "last_login=2026-11-25T10:20:00+02:00",
-              "--set", "lifetime_value=129", "--set", "subscription_status=past_due", "--json")
+    res = cli(
+        "sync-contact",
+        "--user-id",
+        "u1",
+        "--set",
+        "last_login=2026-11-25T10:20:00+02:00",
+        "--set",
+        "lifetime_value=129",
+        "--set",
+        "subscription_status=past_due",
+        "--json",
+    )
     assert res.code == 0, res.stderr
     state = mautic.state
     assert state.field_value("ann@example.com", "last_login") == "2026-11-25 08:20:00"

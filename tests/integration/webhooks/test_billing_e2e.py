@@ -77,7 +77,9 @@ def count_events(rt: Runtime) -> int:
 @pytest.mark.timeout(120)
 def test_100_concurrent_signed_deliveries_all_recorded_and_applied(rt, receiver, mautic):
     """100 concurrent signed Stripe deliveries: 100 recorded (2xx after commit), 100 applied; a forged one is refused."""
-    deliveries = [stripe("customer.subscription.created", f"c{i}@example.com", f"user{i}", T0, to="pro") for i in range(100)]
+    deliveries = [
+        stripe("customer.subscription.created", f"c{i}@example.com", f"user{i}", T0, to="pro") for i in range(100)
+    ]
 
     async def send_all() -> list[int]:
         async with httpx.AsyncClient(timeout=30) as client:
@@ -87,7 +89,9 @@ def test_100_concurrent_signed_deliveries_all_recorded_and_applied(rt, receiver,
         return [r.status_code for r in responses]
 
     assert asyncio.run(send_all()) == [200] * 100
-    forged = stripe("customer.subscription.created", "evil@example.com", "evil", T0, to="enterprise", secret="whsec_wrong")
+    forged = stripe(
+        "customer.subscription.created", "evil@example.com", "evil", T0, to="enterprise", secret="whsec_wrong"
+    )
     assert post(receiver, forged).status_code == 400
     tampered = deliveries[0]
     body = tampered.body.replace(b"c0@example.com", b"x0@example.com")
@@ -157,13 +161,21 @@ def test_lemonsqueezy_plan_change_from_remembered_variant(rt, receiver, mautic):
         return simulate("lemonsqueezy", event, email=email, secret=LS_SECRET, tiers=LS_TIERS, now=at,
                         user_id="cyd", from_tier=kw.get("frm"), to_tier=kw.get("to"))  # fmt: skip
 
-    for d in (ls("subscription_created", T0, to="pro"), ls("subscription_updated", T0 + timedelta(minutes=1), to="enterprise")):
+    for d in (
+        ls("subscription_created", T0, to="pro"),
+        ls("subscription_updated", T0 + timedelta(minutes=1), to="enterprise"),
+    ):
         res = post(receiver, d, "/webhooks/lemonsqueezy")
         assert res.status_code == 200, res.text
         drain(rt)
     view = contact_view(mautic, email)
     assert "enterprise" in view.segments and "onboarding_enterprise" in view.campaigns
-    assert post(receiver, ls("subscription_expired", T0 + timedelta(minutes=2), frm="enterprise"), "/webhooks/lemonsqueezy").status_code == 200
+    assert (
+        post(
+            receiver, ls("subscription_expired", T0 + timedelta(minutes=2), frm="enterprise"), "/webhooks/lemonsqueezy"
+        ).status_code
+        == 200
+    )
     drain(rt)
     view = contact_view(mautic, email)
     assert view.fields["subscription_status"] == "cancelled" and "churned" in view.segments
