@@ -168,9 +168,12 @@ class Drain:
                 )  # fmt: skip
                 if not claimed:
                     break
+                deferred = self.report.deferred
                 await self.round(claimed)
                 if self.on_progress:
                     self.on_progress(self.report)
+                if self.report.deferred > deferred:
+                    break  # Mautic's hourly rate limit is spent: more rounds would only be refused too
         finally:
             self._flush_audit()
             self.report.seconds = time.monotonic() - start

@@ -42,6 +42,7 @@ class ConnectionRegistry:
 
     def __init__(self) -> None:
         self.transports: dict[tuple[str, int], asyncio.Transport] = {}
+        self.served = False  # True once a real socket connection was seen (not in-process ASGI)
 
     def abort(self, client: Any) -> bool:
         transport = self.transports.get(tuple(client)) if client else None
@@ -143,6 +144,8 @@ class Emulator:
     async def _drop(self, request: Request) -> None:
         """Close the TCP connection without an answer; in-process, raise what httpx would."""
         if not self.connections.abort(request.scope.get("client")):
+            if self.connections.served:
+                return  # over TCP and the client already hung up: nothing left to drop
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
         for _ in range(3):
             await asyncio.sleep(0)

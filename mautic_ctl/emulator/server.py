@@ -32,6 +32,7 @@ def _protocol(registry: ConnectionRegistry) -> type[asyncio.Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            registry.served = True
             if self.client:
                 registry.transports[tuple(self.client)] = transport
 

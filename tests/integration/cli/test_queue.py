@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from mautic_ctl.emulator.config import FaultConfig
 from tests.helpers import contact_view, make_all_due, run_installed
 
@@ -117,3 +119,20 @@ def test_installed_queue_commands(env, mautic):
     res = run_installed(["queue", "run"], env)
     assert res.code == 0, res.stderr
     assert "applied" in res.stdout
+
+
+def test_rate_limited_drain_stops_claiming_and_defers(cli, mautic, tmp_path):
+    """A 429 defers the event until X-RateLimit-Reset (not an attempt) and the run stops claiming more."""
+    config = tmp_path / "c.toml"
+    config.write_text("[queue]\nbatch_size = 1\n")
+    config.chmod(0o600)
+    record(cli, 4)
+    mautic.faults = FaultConfig(rate_limit=3)
+    res = cli("queue", "run", "--config", str(config), "--json")
+    assert res.code == 75
+    assert res.json()["deferred"] == 1 and res.json()["applied"] == 0
+    events = cli("queue", "list", "--json").json()["events"]
+    assert sorted(e["attempts"] for e in events) == [0, 0, 0, 0]  # a deferral is not an attempt
+    deferred = [e for e in events if e["last_error"]]
+    assert len(deferred) == 1 and "rate limit" in deferred[0]["last_error"]
+    assert deferred[0]["next_attempt_at"] > time.time() + 600  # the hourly window's reset, not a short backoff
