@@ -142,7 +142,10 @@ def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: 
     if drained is not None:
         payload["drain"] = drain_payload(drained, 0)
     if as_json:
-        emit_json({**payload, "queue_ids": report.get("queue_ids", [])})
+        ids = report.get("queue_ids", [])
+        # Ids for small inputs; a range for bursts (20,000 ids would be 100 KB of output nobody reads).
+        extra = {"queue_ids": ids} if len(ids) <= 100 else {"first_queue_id": min(ids), "last_queue_id": max(ids)}
+        emit_json({**payload, **extra})
     else:
         key_values("ingest", [(k, v) for k, v in payload.items() if k != "drain"])
         if drained is not None:
