@@ -435,6 +435,72 @@ def burst(home: Path, emu: Emulator, n: int, *, apply: bool) -> dict[str, Any]:
     }
 
 
+def burst_http(home: Path, emu: Emulator, n: int) -> dict[str, Any]:
+    """n concurrent POST /events to `mautic-ctl webhook serve --apply`: the one-process way to take a burst."""
+    import asyncio
+
+    import httpx
+
+    db = fresh_db(home / "burst-http.db")
+    port = free_port()
+    token = "bench-events-token"
+    env = base_env(home) | mautic_env(emu.url, db) | {"MAUTIC_CTL_EVENTS_TOKEN": token}
+    subprocess.run([cli_path(), "queue", "stats", "--json"], env=env, check=True, capture_output=True)  # migrate
+    emu.reset()
+    server = subprocess.Popen(
+        [cli_path(), "webhook", "serve", "--port", str(port), "--apply"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("webhook serve did not start")
+            time.sleep(0.05)
+        rng = random.Random(200)
+        bodies = [
+            {"type": "signup", "user_id": f"h{i}", "email": f"http{i}@example.com",
+             "tier": rng.choices(TIERS, weights=(6, 3, 1))[0], "event_id": f"bench-http-{i}"}
+            for i in range(n)
+        ]  # fmt: skip
+
+        async def send() -> list[int]:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=url, timeout=30, limits=httpx.Limits(max_connections=n)) as c:
+                answers = await asyncio.gather(*(c.post("/events", json=b, headers=headers) for b in bodies))
+            return [a.status_code for a in answers]
+
+        t0 = time.perf_counter()
+        statuses = asyncio.run(send())
+        acknowledged = time.perf_counter() - t0
+        conn = sqlite3.connect(db)
+        while True:
+            done = conn.execute("SELECT count(*) FROM events WHERE status = 'done'").fetchone()[0]
+            if done >= n or time.perf_counter() - t0 > 120:
+                break
+            time.sleep(0.02)
+        total = time.perf_counter() - t0
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    counts = emu.state()["counts"]
+    return {
+        "n": n,
+        "seconds": total,
+        "acknowledged_s": acknowledged,
+        "statuses": dict(Counter(statuses)),
+        "done": done,
+        "ok": done == n and counts["contacts"] == n and statuses == [200] * n,
+    }
+
+
 # --- section 3: start-up ---------------------------------------------------------------------------
 
 
@@ -937,9 +1003,16 @@ def run_sections(home: Path, emu: ProcessEmulator, sizes: Sizes, results: dict[s
         if r["failures"] or not r["ok"]:
             say(f"      statuses {r['statuses']}, failures {r['failures']}, emulator {r['emulator_counts']}")
         results["burst"]["apply" if apply else "no_apply"] = r
+    r = burst_http(home, emu, sizes.burst)
+    say(
+        f"   POST /events: {r['seconds']:6.2f} s from the first of {r['n']} concurrent requests until all applied "
+        f"(all acknowledged after {r['acknowledged_s']:.2f} s, answers {r['statuses']}); ok={r['ok']}"
+    )
+    results["burst"]["http"] = r
     results["burst100"] = {
         "seconds": results["burst"]["apply"]["seconds"],
         "no_apply_seconds": results["burst"]["no_apply"]["seconds"],
+        "http_events_seconds": r["seconds"],
         "processes": sizes.burst,
     }
 
@@ -1056,6 +1129,12 @@ def print_table(results: dict[str, Any]) -> None:
     rows += [
         (f"2 burst {b['processes']} signup processes", f"{b['seconds']:.2f} s", "<= 5 s", sized(b["seconds"] <= 5)),
         (f"2 burst {b['processes']} --no-apply + queue run", f"{b['no_apply_seconds']:.2f} s", "", ""),
+        (
+            f"2 burst {b['processes']} POST /events (1 process)",
+            f"{b['http_events_seconds']:.2f} s",
+            "<= 5 s",
+            sized(b["http_events_seconds"] <= 5),
+        ),
         ("3 start-up signup --no-apply", f"{st['cli_ms']:.0f} ms", "", f"python -c pass {st['python_ms']:.0f} ms"),
         ("3 start-up overhead", f"+{st['overhead_ms']:.0f} ms", "<= +120 ms", _ok(st["overhead_ms"] <= 120)),
         (
