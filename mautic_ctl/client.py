@@ -1,4 +1,4 @@
-"""Async client for the Mautic 5 REST API: error mapping, short retries, batch and paging helpers.
+"""Async client for the Mautic 5 REST API: short retries, batch and paging helpers.
 
 It knows nothing of SQL or rules. Every httpx exception and every Mautic error answer is turned into
 the tree in ``errors.py`` here (``raise … from exc``), so nothing above this module sees httpx.
@@ -8,37 +8,29 @@ credential. "Fact sheet §N" refers to shared/mautic-api.md.
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from mautic_ctl import __version__
-from mautic_ctl.auth import TOKEN_PATH, OAuth2ClientCredentials, make_auth
+from mautic_ctl import __version__, responses
+from mautic_ctl.auth import OAuth2ClientCredentials, make_auth
 from mautic_ctl.errors import (
-    AuthError,
     ConfigError,
-    MauticError,
-    NotFound,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
     TransientError,
 )
+from mautic_ctl.responses import BatchItemResult
 
 __all__ = ["BatchItemResult", "MauticClient", "OAuth2ClientCredentials", "RequestRecord", "UpsertResult", "make_auth"]
 
 MAX_BATCH = 200  # api_batch_max_limit; a bigger batch is answered with HTTP 500 (fact sheet §5.5)
 PAGE_SIZE = 200  # never limit=0: it removes the limit entirely (fact sheet §1, §10)
-BATCH_LIMIT_MESSAGE = "entities are supported at a time"  # "A max of 200 entities are supported …"
-UNPUBLISHED_HINT = "the segment is probably unpublished (Mautic refuses membership changes on it)"
-_AUTH_ERROR_TYPES = {"access_denied", "api_disabled", "invalid_grant", "invalid_client"}
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no byte reached Mautic
 _RETRY_MULTIPLIER = 0.25  # seconds: attempt n waits uniform(0, min(retry_max_wait, 0.25 * 2**(n-1)))
 
 
@@ -59,18 +51,6 @@ class UpsertResult:
 
     contact_id: int
     created: bool
-
-
-@dataclass(frozen=True)
-class BatchItemResult:
-    """The outcome of one input item of a batch call; ``index`` is its position in the input list."""
-
-    index: int
-    ok: bool
-    status: int  # Mautic's per-item status code; 0 if Mautic reported nothing for the item
-    contact_id: int | None
-    created: bool
-    error: MauticError | None = None
 
 
 class _RecordingTransport(httpx.AsyncBaseTransport):
@@ -183,9 +163,11 @@ class MauticClient:
         where = "GET /api/contacts"
         _, body = await self._call("GET", "/api/contacts", params=params)
         wanted = email.strip().casefold()
-        found = _entities(_obj(body, where).get("contacts")).values()
-        matches = [c for c in found if _email_of(c) == wanted]
-        return max(matches, key=lambda c: (str(c.get("dateAdded") or ""), _int(c.get("id")) or 0), default=None)
+        found = responses.entities(responses.obj(body, where).get("contacts")).values()
+        matches = [c for c in found if responses.email_of(c) == wanted]
+        return max(
+            matches, key=lambda c: (str(c.get("dateAdded") or ""), responses.as_int(c.get("id")) or 0), default=None
+        )
 
     async def get_contact(self, contact_id: int) -> dict[str, Any]:
         """The ``contact`` object; ``NotFound`` on 404. Its ``id`` may differ if it was merged (§1)."""
@@ -194,13 +176,13 @@ class MauticClient:
     async def upsert_contact(self, fields: Mapping[str, Any]) -> UpsertResult:
         """Create or update the contact matched by its unique fields (email): POST /api/contacts/new."""
         where = "POST /api/contacts/new"
-        status, body = await self._call("POST", "/api/contacts/new", json=_upsert_payload(fields))
-        contact = _obj(_obj(body, where).get("contact"), where)
-        return UpsertResult(contact_id=_id_of(contact, where), created=status == 201)
+        status, body = await self._call("POST", "/api/contacts/new", json=responses.upsert_payload(fields))
+        contact = responses.obj(responses.obj(body, where).get("contact"), where)
+        return UpsertResult(contact_id=responses.id_of(contact, where), created=status == 201)
 
     async def upsert_contacts(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
         """Batch upsert (POST /api/contacts/batch/new) in chunks; results follow the input order."""
-        payload = [_upsert_payload(item) for item in items]
+        payload = [responses.upsert_payload(item) for item in items]
         return await self._batch("POST", "/api/contacts/batch/new", payload)
 
     async def update_contact(self, contact_id: int, fields: Mapping[str, Any]) -> None:
@@ -219,23 +201,23 @@ class MauticClient:
     async def contact_segments(self, contact_id: int) -> dict[int, dict[str, Any]]:
         """Segments the contact is in (unpublished ones included), keyed by segment id."""
         _, body = await self._call("GET", "/api/contacts/{id}/segments", id=contact_id)
-        return _entities(_obj(body, "GET /api/contacts/{id}/segments").get("lists"))
+        return responses.entities(responses.obj(body, "GET /api/contacts/{id}/segments").get("lists"))
 
     async def contact_campaigns(self, contact_id: int) -> dict[int, dict[str, Any]]:
         """Published campaigns the contact is active in, keyed by campaign id (§5.8)."""
         _, body = await self._call("GET", "/api/contacts/{id}/campaigns", id=contact_id)
-        return _entities(_obj(body, "GET /api/contacts/{id}/campaigns").get("campaigns"))
+        return responses.entities(responses.obj(body, "GET /api/contacts/{id}/campaigns").get("campaigns"))
 
     # ---- segments and campaigns ----------------------------------------------------------------
 
     async def add_to_segment(self, segment_id: int, contact_id: int) -> None:
         """Add one contact to a segment (a no-op for a member)."""
-        await self._member("/api/segments/{id}/contact/{cid}/add", segment_id, contact_id, UNPUBLISHED_HINT)
+        await self._member("/api/segments/{id}/contact/{cid}/add", segment_id, contact_id, responses.UNPUBLISHED_HINT)
 
     async def remove_from_segment(self, segment_id: int, contact_id: int) -> None:
         """Remove one contact from a segment (a no-op for a non-member)."""
         template = "/api/segments/{id}/contact/{cid}/remove"
-        await self._member(template, segment_id, contact_id, UNPUBLISHED_HINT)
+        await self._member(template, segment_id, contact_id, responses.UNPUBLISHED_HINT)
 
     async def add_to_segment_batch(self, segment_id: int, contact_ids: Sequence[int]) -> dict[int, bool]:
         """Add many contacts to a segment; returns per-id success (False: contact missing or denied).
@@ -248,9 +230,9 @@ class MauticClient:
         for start in range(0, len(ids), self._batch_limit):
             chunk = ids[start : start + self._batch_limit]
             _, body = await self._call(
-                "POST", template, json={"ids": chunk}, forbidden_hint=UNPUBLISHED_HINT, id=segment_id
+                "POST", template, json={"ids": chunk}, forbidden_hint=responses.UNPUBLISHED_HINT, id=segment_id
             )
-            details = _obj(body, f"POST {template}").get("details")
+            details = responses.obj(body, f"POST {template}").get("details")
             details = details if isinstance(details, dict) else {}  # [] when nothing was processed
             for cid in chunk:
                 entry = details.get(str(cid))
@@ -300,7 +282,7 @@ class MauticClient:
 
     async def _entity(self, template: str, key: str, entity_id: int) -> dict[str, Any]:
         _, body = await self._call("GET", template, id=entity_id)
-        return _obj(_obj(body, f"GET {template}").get(key), f"GET {template}")
+        return responses.obj(responses.obj(body, f"GET {template}").get(key), f"GET {template}")
 
     async def _member(
         self, template: str, parent_id: int, contact_id: int, hint: str | None, *, idempotent: bool = True
@@ -308,7 +290,7 @@ class MauticClient:
         _, body = await self._call(
             "POST", template, idempotent=idempotent, forbidden_hint=hint, id=parent_id, cid=contact_id
         )
-        if not _obj(body, f"POST {template}").get("success"):
+        if not responses.obj(body, f"POST {template}").get("success"):
             raise PermanentError(f"POST {template} did not report success.", status=200)
 
     async def _list(self, path: str, key: str, *, minimal: bool) -> list[dict[str, Any]]:
@@ -318,12 +300,12 @@ class MauticClient:
         while True:
             params = {"start": start, "limit": PAGE_SIZE} | ({"minimal": 1} if minimal else {})
             _, body = await self._call("GET", path, params=params)
-            body = _obj(body, f"GET {path}")
-            page = _entities(body.get(key))  # an object keyed by id, or [] when empty
+            body = responses.obj(body, f"GET {path}")
+            page = responses.entities(body.get(key))  # an object keyed by id, or [] when empty
             before = len(found)
             found.update(page)
             start += len(page)
-            total = _int(body.get("total"))  # an int here, a str for contacts
+            total = responses.as_int(body.get("total"))  # an int here, a str for contacts
             more = start < total if total is not None else len(page) >= PAGE_SIZE
             if not page or len(found) == before or not more:
                 return list(found.values())
@@ -333,7 +315,7 @@ class MauticClient:
         for offset in range(0, len(items), self._batch_limit):
             chunk = items[offset : offset + self._batch_limit]
             _, body = await self._call(method, template, json=chunk, item_errors=True)
-            results.extend(_batch_results(_obj(body, where), len(chunk), offset, where))
+            results.extend(responses.batch_results(responses.obj(body, where), len(chunk), offset, where))
         return results
 
     async def _call(
@@ -365,196 +347,6 @@ class MauticClient:
                 try:
                     response = await self._http.request(method, path, params=params, json=json)
                 except httpx.HTTPError as exc:
-                    raise _transport_error(exc, where, idempotent) from exc
-                return _check(response, where, idempotent, forbidden_hint, item_errors)
+                    raise responses.transport_error(exc, where, idempotent) from exc
+                return responses.check(response, where, idempotent, forbidden_hint, item_errors)
         raise AssertionError("unreachable: tenacity reraises the last error")
-
-
-# ---- pure helpers: error mapping and response shapes ------------------------------------------------
-
-
-def _transport_error(exc: httpx.HTTPError, where: str, idempotent: bool) -> TransientError:
-    """No answer from Mautic. Only a failure before anything was sent is safe to repeat blindly."""
-    name = type(exc).__name__
-    if isinstance(exc, httpx.ConnectError) and (reason := _tls_failure(exc)):  # nothing was sent
-        return TransientError(
-            f"{where}: Mautic's TLS certificate could not be verified ({reason}); fix the certificate "
-            "(or, against a test server only, use --insecure)."
-        )
-    if not idempotent and not _nothing_sent(exc):
-        return OutcomeUnknown(
-            f"{where} got no answer from Mautic ({name}); it may have been applied, check before repeating."
-        )
-    return TransientError(f"{where} got no answer from Mautic ({name}).")
-
-
-def _tls_failure(exc: BaseException) -> str | None:
-    """The certificate problem behind a connection failure (httpx keeps the ssl error in the chain)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return current.verify_message or "certificate verify failed"
-        current = current.__cause__ or current.__context__
-    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(exc) else None
-
-
-def _nothing_sent(exc: httpx.HTTPError) -> bool:
-    if isinstance(exc, _NOT_SENT):
-        return True
-    try:  # a token fetch always comes before the API request (or after it was refused with 401)
-        return exc.request.url.path.endswith(TOKEN_PATH)
-    except RuntimeError:
-        return False
-
-
-def _check(
-    response: httpx.Response, where: str, idempotent: bool, hint: str | None, item_errors: bool
-) -> tuple[int, Any]:
-    """Map one Mautic answer to (status, body) or to an exception of the errors.py tree."""
-    status = response.status_code
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    if 200 <= status < 300:
-        if isinstance(body, dict) and body.get("errors") and not item_errors:
-            raise PermanentError(f"{where} answered HTTP {status} with errors: {_message(body)}", status=status)
-        if body is None:
-            raise PermanentError(f"{where} answered HTTP {status} without a JSON body.", status=status)
-        return status, body
-    text = f"{where} failed with HTTP {status}: {_message(body)}"
-    if status == 429:
-        reset_at = _reset_at(response.headers, datetime.now(UTC))
-        raise RateLimited(f"{text} Retry after {reset_at.isoformat()}.", status=429, reset_at=reset_at)
-    if status == 401:
-        raise AuthError(text, status=status)
-    if status == 403:
-        if hint and _error_type(body) not in _AUTH_ERROR_TYPES:  # "You do not have access …" (§9.14)
-            raise PermanentError(f"{text} ({hint}).", status=status)
-        raise AuthError(text, status=status)
-    if status == 404:
-        if body is None or _message(body).startswith("Requested URL not found"):  # router, not entity
-            raise PermanentError(f"{text} (not a Mautic API route: check the Mautic URL).", status=status)
-        raise NotFound(text, status=status)
-    if (status >= 500 and BATCH_LIMIT_MESSAGE not in _message(body)) or status == 408:
-        if not idempotent:
-            raise OutcomeUnknown(f"{text} It may have been applied; check before repeating.", status=status)
-        raise TransientError(text, status=status)
-    if 300 <= status < 400:
-        raise PermanentError(f"{where} was redirected (HTTP {status}): check the Mautic URL.", status=status)
-    raise PermanentError(text, status=status)  # 400, 422, the batch-limit 500 (our bug), other 4xx
-
-
-def _error_list(body: Any) -> list[Any]:
-    """``errors`` as a list: it may be an array or an object keyed by batch index (§3)."""
-    if not isinstance(body, dict):
-        return []
-    errors = body.get("errors", body.get("error"))  # the docs still show a legacy {"error": {…}}
-    if isinstance(errors, dict):
-        return [errors] if "message" in errors else list(errors.values())
-    return errors if isinstance(errors, list) else []
-
-
-def _message(body: Any) -> str:
-    """Mautic's own message(s); ``details``/``type``/``code`` are ignored (their shapes vary)."""
-    messages: list[str] = []
-    for error in _error_list(body):
-        text = str(error.get("message") if isinstance(error, dict) else error or "").strip()
-        if text and text not in messages:
-            messages.append(text)
-    return "; ".join(messages) or "no error message."
-
-
-def _error_type(body: Any) -> str | None:
-    errors = _error_list(body)
-    return errors[0].get("type") if errors and isinstance(errors[0], dict) else None
-
-
-def _reset_at(headers: httpx.Headers, now: datetime) -> datetime:
-    """When a 429 ends: ``X-RateLimit-Reset`` (unix time), else ``Retry-After`` seconds, else +60 s."""
-    try:
-        return datetime.fromtimestamp(float(headers["X-RateLimit-Reset"]), UTC)
-    except (KeyError, ValueError, OverflowError, OSError):
-        pass
-    try:
-        return now + timedelta(seconds=float(headers["Retry-After"]))
-    except (KeyError, ValueError, OverflowError):
-        return now + timedelta(seconds=60)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PermanentError(f"{where} answered with an unexpected body shape.")
-    return value
-
-
-def _id_of(entity: Mapping[str, Any], where: str) -> int:
-    entity_id = _int(entity.get("id"))
-    if entity_id is None:
-        raise PermanentError(f"{where} answered without an id.")
-    return entity_id
-
-
-def _entities(value: Any) -> dict[int, dict[str, Any]]:
-    """A Mautic list: an object keyed by id, or ``[]``/``{}`` when empty (§1, O3)."""
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-    return {i: e for e in items if isinstance(e, dict) and (i := _int(e.get("id"))) is not None}
-
-
-def _by_index(value: Any) -> dict[int, Any]:
-    """Batch ``contacts``/``errors``: an array, or an object keyed by request index with gaps (O4)."""
-    if isinstance(value, list):
-        return dict(enumerate(value))
-    if isinstance(value, dict):
-        return {i: v for k, v in value.items() if (i := _int(k)) is not None}
-    return {}
-
-
-def _batch_results(body: dict[str, Any], count: int, offset: int, where: str) -> list[BatchItemResult]:
-    """Align a batch answer with its request: match by index, never by array position (§5.5)."""
-    contacts, errors, codes = _by_index(body.get("contacts")), _by_index(body.get("errors")), None
-    if isinstance(body.get("statusCodes"), list):
-        codes = body["statusCodes"]
-    elif not contacts:
-        raise PermanentError(f"{where} answered without per-item results: {_message(body)}")
-    results = []
-    for i in range(count):
-        error, entry = errors.get(i), contacts.get(i)
-        status = _int(codes[i]) if codes is not None and i < len(codes) else None
-        if status is None:
-            code = _int(error.get("code")) if isinstance(error, dict) else None
-            status = (code or 400) if error is not None else (200 if entry is not None else 0)
-        ok = 200 <= status < 300 and error is None
-        contact_id = _int(entry.get("id")) if isinstance(entry, dict) else None
-        failure: MauticError | None = None
-        if not ok:
-            reason = _message({"errors": [error]}) if error is not None else "no result for this item."
-            cls = NotFound if status == 404 else PermanentError
-            failure = cls(f"{where} item {offset + i} failed with HTTP {status}: {reason}", status=status)
-        results.append(BatchItemResult(offset + i, ok, status, contact_id, ok and status == 201, failure))
-    return results
-
-
-def _upsert_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
-    # None is ignored by Mautic anyway; overwriteWithBlank on POST /new nulls every unsent field (O19).
-    return {k: v for k, v in fields.items() if v is not None and k != "overwriteWithBlank"}
-
-
-def _email_of(contact: Mapping[str, Any]) -> str | None:
-    """The contact's email from ``fields.all`` (or ``fields.core.email.value``), normalised."""
-    fields = contact.get("fields")
-    fields = fields if isinstance(fields, dict) else {}
-    flat, core = fields.get("all"), fields.get("core")
-    email = flat.get("email") if isinstance(flat, dict) else None
-    if email is None and isinstance(core, dict) and isinstance(core.get("email"), dict):
-        email = core["email"].get("value")
-    return str(email).strip().casefold() if email else None
