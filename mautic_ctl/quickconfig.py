@@ -81,12 +81,17 @@ class QuickConfig:
     db: Path
     vocabulary: Vocabulary
     mautic: dict[str, Any]  # which [mautic] connection keys are set (file or environment), not their values
+    base_url: str | None = None
 
     def require_mautic(self) -> None:
         """The same check as ``Settings.require_mautic``, so an unconfigured apply records nothing."""
         m = self.mautic
         if not m.get("base_url"):
             raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
+        if not str(self.base_url or "").strip().startswith(("http://", "https://")):
+            raise ConfigError(
+                "the Mautic URL (MAUTIC_BASE_URL or [mautic] base_url) must start with http:// or https://."
+            )
         if not (m.get("client_id") and m.get("client_secret")) and not (m.get("username") and m.get("password")):
             raise ConfigError(
                 "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
@@ -116,7 +121,9 @@ def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfi
         specs[alias] = _field_spec(alias, spec, path)
     section = data.get("mautic", {})
     present = {key: bool(os.environ.get(env) or section.get(key)) for key, env in _MAUTIC_ENV.items()}
-    return QuickConfig(Path(db_path), Vocabulary(tuple(t.strip().lower() for t in tiers), specs), present)
+    base_url = os.environ.get("MAUTIC_BASE_URL") or section.get("base_url")
+    vocabulary = Vocabulary(tuple(t.strip().lower() for t in tiers), specs)
+    return QuickConfig(Path(db_path), vocabulary, present, str(base_url) if base_url else None)
 
 
 def _field_spec(alias: str, spec: object, path: Path | None) -> FieldSpec:

@@ -55,3 +55,11 @@ def test_verbose_traces_each_call_without_secrets(cli, mautic):
     assert "mautic: POST /oauth/v2/token -> 200" in lines[0]
     assert any("POST /api/contacts/batch/new -> 201" in ln for ln in lines)
     assert "emulator-secret" not in res.stderr and "ann@example.com" not in res.stderr
+
+
+def test_malformed_mautic_url_exits_2_and_records_nothing(cli, monkeypatch):
+    """A Mautic URL without http(s):// is a configuration error before anything is recorded."""
+    monkeypatch.setenv("MAUTIC_BASE_URL", "mautic.example.com")
+    res = cli("signup", "--user-id", "u1", "--email", "a@example.com")
+    assert res.code == 2 and "must start with http:// or https://" in res.stderr
+    assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
