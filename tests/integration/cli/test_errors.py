@@ -62,4 +62,5 @@ def test_malformed_mautic_url_exits_2_and_records_nothing(cli, monkeypatch):
     monkeypatch.setenv("MAUTIC_BASE_URL", "mautic.example.com")
     res = cli("signup", "--user-id", "u1", "--email", "a@example.com")
     assert res.code == 2 and "must start with http:// or https://" in res.stderr
+    monkeypatch.setenv("MAUTIC_BASE_URL", "http://mautic.example.com")
     assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
