@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mautic_ctl.client import MauticClient, RequestRecord
-from mautic_ctl.errors import MauticCtlError, MauticError, PermanentError
+from mautic_ctl.errors import ContactGone, MauticCtlError, MauticError, NotFound, PermanentError
 from mautic_ctl.events import EventKind
 from mautic_ctl.retry import RetryPolicy, decide, describe
 from mautic_ctl.rules import Op, OpKind, Plan, Policy, RuleError, UserState, plan
@@ -272,6 +272,11 @@ class Drain:
             result = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
             return Settlement(c.pk, Status.DONE, c.progress, result=result)
         decision = decide(job.error, c.attempts, now, self.opts.retry)
+        if isinstance(job.error, ContactGone) and not decision.dead:
+            # Forget the deleted contact and everything done to it: the retry upserts a new contact by
+            # email and applies the event to it from scratch (the new contact is in nothing yet).
+            updates.append(self._forget_contact(c.event.user_id, users, now))
+            c.progress.clear()
         if decision.dead:
             if c.progress.get("done"):
                 updates.append(self._partial_mirror(job, users, now))
@@ -284,6 +289,12 @@ class Drain:
             next_attempt_at=decision.retry_at,
             counts_as_attempt=decision.counts_as_attempt,
         )
+
+    def _forget_contact(self, user_id: str, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
+        row = users.get(user_id)
+        state = row.state if row else UserState()
+        gone = replace(state, contact_id=None, segments=frozenset(), campaigns=frozenset())
+        return mirror.user_params(user_id, gone, row.last_event_at if row else None, now)
 
     def _partial_mirror(self, job: Job, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
         """A dead event may have applied some operations: the mirror must show them, or the user's
@@ -361,6 +372,8 @@ class Drain:
                 for (job, op), res in zip(updates, results, strict=True):
                     if res.ok:
                         job.mark_done(op)
+                    elif isinstance(res.error, NotFound):  # someone deleted the contact in Mautic
+                        job.fail(ContactGone(f"Mautic contact {job.contact_id} no longer exists; re-creating it."))
                     else:
                         job.fail(
                             res.error or PermanentError(f"Mautic did not update the contact (status {res.status}).")

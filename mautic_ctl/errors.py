@@ -10,7 +10,8 @@
     └── MauticError                         an answer (or no answer) from Mautic
         ├── TransientError         exit 75  timeout, connection error, 5xx: retry with backoff
         │   ├── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
-        │   └── OutcomeUnknown     exit 75  a non-idempotent call may have been applied: check first
+        │   ├── OutcomeUnknown     exit 75  a non-idempotent call may have been applied: check first
+        │   └── ContactGone        exit 75  the contact was deleted in Mautic: re-create it from the email
         ├── AuthError              exit 1   401/403 after one token refresh: credentials are wrong
         └── PermanentError         exit 1   400/404/422, a 200 with `errors`: retrying cannot help
             └── NotFound           exit 1   404 (segment, campaign or contact missing)
@@ -104,6 +105,10 @@ class OutcomeUnknown(TransientError):
     # Raised only for calls that are not safe to repeat (a campaign add restarts a restartable
     # campaign): the client never retries it in-process, and the caller checks membership first.
     ambiguous = True
+
+
+class ContactGone(TransientError):
+    """The Mautic contact mautic-ctl knew no longer exists; it is created again from the email."""
 
 
 class AuthError(MauticError):

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import tenacity
 
-from mautic_ctl.errors import AuthError, PermanentError, RateLimited, TransientError
+from mautic_ctl.errors import AuthError, ContactGone, PermanentError, RateLimited, TransientError
 from mautic_ctl.rules import RuleError
 
 
@@ -48,6 +48,8 @@ def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy) -
         return Decision(False, reason, max(reset, now + 1), counts_as_attempt=False)
     if isinstance(exc, PermanentError | RuleError):
         return Decision(True, reason)
+    if isinstance(exc, ContactGone) and attempts < policy.max_attempts:
+        return Decision(False, reason, now)  # not Mautic failing: try again at once, with a new contact
     if not isinstance(exc, TransientError | AuthError):
         reason = f"unexpected {type(exc).__name__}: {reason}"
     if attempts >= policy.max_attempts:

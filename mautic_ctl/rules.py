@@ -193,9 +193,11 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
         new_status = str(carried)  # e.g. a billing event: a plan change while past_due, a trial signup
     if transition not in (Transition.SYNC, Transition.PAYMENT):
         # Write tier and status only when they change, so a replayed event costs no call at all.
-        if new_tier is not None and (new_tier != state.tier or not state.known):
+        # A contact being (re)created gets them all the same.
+        fresh = not state.known or state.contact_id is None
+        if new_tier is not None and (new_tier != state.tier or fresh):
             fields[f.tier] = new_tier
-        if new_status is not None and (new_status != state.status or not state.known):
+        if new_status is not None and (new_status != state.status or fresh):
             fields[f.status] = new_status
     elif f.status in fields:
         new_status = str(fields[f.status])

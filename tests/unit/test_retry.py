@@ -105,3 +105,14 @@ def test_reason_is_capped_at_500_characters():
     reason = describe(TransientError("x" * 5000))
     assert len(reason) == 500 and reason.endswith("...")
     assert describe(TransientError("short")) == "short"
+
+
+def test_contact_gone_is_retried_at_once():
+    """A contact deleted in Mautic is not Mautic failing: retry immediately (then dead after max attempts)."""
+    from mautic_ctl.errors import ContactGone
+    from mautic_ctl.retry import RetryPolicy, decide
+
+    policy = RetryPolicy(max_attempts=3)
+    decision = decide(ContactGone("gone"), 1, 1000.0, policy)
+    assert not decision.dead and decision.retry_at == 1000.0
+    assert decide(ContactGone("gone"), 3, 1000.0, policy).dead

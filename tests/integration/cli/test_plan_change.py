@@ -88,3 +88,16 @@ def test_installed_command_plan_change(env, mautic):
     assert res.code == 0, res.stderr
     assert res.json()["status"] == "applied"
     assert contact_view(mautic, "ann@example.com").segments == {"new_users", "pro"}
+
+
+def test_contact_deleted_in_mautic_is_recreated(cli, mautic):
+    """A contact deleted by hand in Mautic: the next event re-creates it from the email and applies fully."""
+    signup(cli, "free")
+    old = contact_view(mautic, "ann@example.com").contact_id
+    mautic.state.delete_contact(old)
+    res = cli("plan-change", "--user-id", "u1", "--to", "pro", "--json")
+    assert res.code == 0, res.stderr
+    view = contact_view(mautic, "ann@example.com")
+    assert view.contact_id != old and res.json()["contact_id"] == view.contact_id
+    assert view.segments == {"pro"} and view.campaigns == {"onboarding_pro"}
+    assert view.fields["subscription_tier"] == "pro" and view.fields["subscription_status"] == "active"
