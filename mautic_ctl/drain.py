@@ -67,6 +67,7 @@ class DrainReport:
     calls: int = 0
     seconds: float = 0.0
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # event pk -> outcome
+    unreachable: str | None = None  # why nothing could be claimed (Mautic down before the first round)
 
     @property
     def processed(self) -> int:
@@ -175,7 +176,7 @@ class Drain:
                 if self.report.deferred > deferred:
                     break  # Mautic's hourly rate limit is spent: more rounds would only be refused too
         finally:
-            self._flush_audit()
+            self.flush_audit()
             self.report.seconds = time.monotonic() - start
         return self.report
 
@@ -230,7 +231,7 @@ class Drain:
             if not lost:
                 break
             settlements = [s for s in settlements if s.pk not in lost]
-        self._flush_audit()
+        self.flush_audit()
         for s in settlements:
             self._count(s)
 
@@ -500,9 +501,9 @@ class Drain:
             items.append((job.claimed.pk, job.progress))
         until = self.now() + self.opts.lease
         self._lose(q.save_progress(self.conn, items, owner=self.owner, lease_until=until), jobs)
-        self._flush_audit()
+        self.flush_audit()
 
-    def _flush_audit(self) -> None:
+    def flush_audit(self) -> None:
         if self._audit:
             rows, self._audit = self._audit, []
             mirror.write_audit(self.conn, rows)

@@ -135,8 +135,8 @@ async def _drain(rt: Runtime, options: DrainOptions, on_progress: Callable[[Drai
             drain.resolve = await resolve_all(client, rt.conn, rt.settings, time.time())
         except MauticError as exc:
             # Mautic unreachable before anything was claimed: every due event simply stays due.
-            drain.report.outcomes[-1] = {"status": "unreachable", "error": str(exc)}
-            drain._flush_audit()
+            drain.report.unreachable = str(exc)
+            drain.flush_audit()
             return drain.report
         return await drain.run()
 

@@ -50,7 +50,7 @@ def drain_payload(report: DrainReport, remaining_due: int) -> dict[str, Any]:
         "api_calls": report.calls,
         "seconds": round(report.seconds, 3),
         "remaining_due": remaining_due,
-        "unreachable": report.outcomes.get(-1, {}).get("error"),
+        "unreachable": report.unreachable,
     }
 
 
@@ -152,5 +152,5 @@ def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: 
             key_values("drain", list(payload["drain"].items()))
     if drained is not None and drained.dead:
         raise EventFailed(f"{drained.dead} event(s) went dead; see `mautic-ctl queue list --status dead`.")
-    if drained is not None and (drained.retried or drained.deferred or drained.outcomes.get(-1)):
+    if drained is not None and (drained.retried or drained.deferred or drained.unreachable):
         raise Queued("some events remain queued for a retry; `mautic-ctl queue run` applies them.")
