@@ -76,36 +76,33 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def check_mautic(base_url: str | None, *, oauth2: bool, basic: bool) -> None:
+    """ConfigError unless a Mautic URL and one complete set of credentials are configured.
+
+    The one check behind ``Settings.require_mautic`` and ``QuickConfig.require_mautic``.
+    """
+    if not base_url:
+        raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
+    if not base_url.strip().startswith(("http://", "https://")):
+        raise ConfigError("the Mautic URL (MAUTIC_BASE_URL or [mautic] base_url) must start with http:// or https://.")
+    if not (oauth2 or basic):
+        raise ConfigError(
+            "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
+            "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class QuickConfig:
     db: Path
     vocabulary: Vocabulary
-    mautic: dict[str, Any]  # which [mautic] connection keys are set (file or environment), not their values
     base_url: str | None = None
+    oauth2: bool = False  # client id and secret are both set (file or environment); values not kept
+    basic: bool = False  # username and password are both set
 
     def require_mautic(self) -> None:
         """The same check as ``Settings.require_mautic``, so an unconfigured apply records nothing."""
-        m = self.mautic
-        if not m.get("base_url"):
-            raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
-        if not str(self.base_url or "").strip().startswith(("http://", "https://")):
-            raise ConfigError(
-                "the Mautic URL (MAUTIC_BASE_URL or [mautic] base_url) must start with http:// or https://."
-            )
-        if not (m.get("client_id") and m.get("client_secret")) and not (m.get("username") and m.get("password")):
-            raise ConfigError(
-                "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
-                "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
-            )
-
-
-_MAUTIC_ENV = {
-    "base_url": "MAUTIC_BASE_URL",
-    "client_id": "MAUTIC_CLIENT_ID",
-    "client_secret": "MAUTIC_CLIENT_SECRET",
-    "username": "MAUTIC_USERNAME",
-    "password": "MAUTIC_PASSWORD",
-}
+        check_mautic(self.base_url, oauth2=self.oauth2, basic=self.basic)
 
 
 def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfig:
@@ -120,10 +117,18 @@ def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfi
     for alias, spec in (data.get("fields") or {}).items():
         specs[alias] = _field_spec(alias, spec, path)
     section = data.get("mautic", {})
-    present = {key: bool(os.environ.get(env) or section.get(key)) for key, env in _MAUTIC_ENV.items()}
-    base_url = os.environ.get("MAUTIC_BASE_URL") or section.get("base_url")
-    vocabulary = Vocabulary(tuple(t.strip().lower() for t in tiers), specs)
-    return QuickConfig(Path(db_path), vocabulary, present, str(base_url) if base_url else None)
+
+    def value(key: str) -> object:  # the environment names are MAUTIC_<KEY> for these five keys
+        return os.environ.get(f"MAUTIC_{key.upper()}") or section.get(key)
+
+    base_url = value("base_url")
+    return QuickConfig(
+        Path(db_path),
+        Vocabulary(tuple(t.strip().lower() for t in tiers), specs),
+        str(base_url) if base_url else None,
+        oauth2=bool(value("client_id") and value("client_secret")),
+        basic=bool(value("username") and value("password")),
+    )
 
 
 def _field_spec(alias: str, spec: object, path: Path | None) -> FieldSpec:

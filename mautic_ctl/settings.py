@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 from mautic_ctl.errors import ConfigError
 from mautic_ctl.events import FieldSpec, FieldType, Vocabulary
-from mautic_ctl.quickconfig import DEFAULT_FIELDS, config_path, default_db_path, read_toml
+from mautic_ctl.quickconfig import DEFAULT_FIELDS, check_mautic, config_path, default_db_path, read_toml
 from mautic_ctl.rules import (
     CHURNED,
     NEW_USERS,
@@ -258,13 +258,7 @@ class Settings(BaseSettings):
     def require_mautic(self) -> MauticSettings:
         """The Mautic connection settings, or a ConfigError saying what is missing."""
         m = self.mautic
-        if not m.base_url:
-            raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
-        if not (m.client_id and m.client_secret) and not (m.username and m.password):
-            raise ConfigError(
-                "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
-                "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
-            )
+        check_mautic(m.base_url, oauth2=bool(m.client_id and m.client_secret), basic=bool(m.username and m.password))
         return m
 
 
