@@ -291,16 +291,21 @@ class Drain:
             counts_as_attempt=decision.counts_as_attempt,
         )
 
-    def _forget_contact(self, user_id: str, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
+    @staticmethod
+    def _mirror_with(user_id: str, users: dict[str, mirror.MirrorRow], now: float, **changes: Any) -> dict[str, Any]:
+        """The user's mirror row with ``changes``, keeping its last applied event time (no state event)."""
         row = users.get(user_id)
-        state = row.state if row else UserState()
-        gone = replace(state, contact_id=None, segments=frozenset(), campaigns=frozenset())
-        return mirror.user_params(user_id, gone, row.last_event_at if row else None, now)
+        state = replace(row.state if row else UserState(), **changes)
+        return mirror.user_params(user_id, state, row.last_event_at if row else None, now)
+
+    def _forget_contact(self, user_id: str, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
+        return self._mirror_with(user_id, users, now, contact_id=None, segments=frozenset(), campaigns=frozenset())
 
     def _partial_mirror(self, job: Job, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
         """A dead event may have applied some operations: the mirror must show them, or the user's
         next event would plan against memberships that are no longer true."""
-        row = users.get(job.claimed.event.user_id)
+        user_id = job.claimed.event.user_id
+        row = users.get(user_id)
         state = row.state if row else UserState()
         segments, campaigns = set(state.segments), set(state.campaigns)
         done = set(job.progress.get("done", ()))
@@ -315,11 +320,10 @@ class Drain:
                 campaigns.add(op.target)
             elif op.kind is OpKind.CAMPAIGN_REMOVE:
                 campaigns.discard(op.target)
-        partial = replace(
-            state, contact_id=job.contact_id, segments=frozenset(segments), campaigns=frozenset(campaigns),
-            email=state.email or job.plan.after.email,
+        return self._mirror_with(
+            user_id, users, now, contact_id=job.contact_id, segments=frozenset(segments),
+            campaigns=frozenset(campaigns), email=state.email or job.plan.after.email,
         )  # fmt: skip
-        return mirror.user_params(job.claimed.event.user_id, partial, row.last_event_at if row else None, now)
 
     def _count(self, s: Settlement) -> None:
         r = self.report
