@@ -332,7 +332,8 @@ def by_round(plans: Sequence[PlannedEvent], pks: Sequence[int], db: Path) -> lis
 
 
 def drain_once(home: Path, emu: Emulator, events: Sequence[Event], *, batched: bool, tag: str) -> dict[str, Any]:
-    from mautic_ctl.service import Runtime, run_drain
+    from mautic_ctl.services.drain import run_drain
+    from mautic_ctl.services.runtime import Runtime
 
     db = fresh_db(home / f"drain-{tag}.db")
     settings = settings_for(home, emu.url, db)

@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mautic_ctl.client import MauticClient, RequestRecord
 from mautic_ctl.errors import ContactGone, MauticCtlError, MauticError, NotFound, PermanentError
 from mautic_ctl.events import EventKind
+from mautic_ctl.mautic.client import MauticClient, RequestRecord
 from mautic_ctl.retry import RetryPolicy, decide, describe
 from mautic_ctl.rules import Op, OpKind, Plan, Policy, RuleError, UserState, plan
 from mautic_ctl.store import mirror

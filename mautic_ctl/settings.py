@@ -18,9 +18,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mautic_ctl.config import DEFAULT_FIELDS, check_mautic, config_path, default_db_path, read_toml
 from mautic_ctl.errors import ConfigError
 from mautic_ctl.events import FieldSpec, FieldType, Vocabulary
-from mautic_ctl.quickconfig import DEFAULT_FIELDS, check_mautic, config_path, default_db_path, read_toml
 from mautic_ctl.rules import (
     CHURNED,
     NEW_USERS,

@@ -152,7 +152,8 @@ def reference_snapshot(mautic: Any, events: Sequence[Event], db: Path, config: P
     The emulator is reset again afterwards. Needs the ``env`` fixture (the Mautic settings in os.environ).
     """
     from mautic_ctl.emulator.config import FaultConfig
-    from mautic_ctl.service import Runtime, run_drain
+    from mautic_ctl.services.drain import run_drain
+    from mautic_ctl.services.runtime import Runtime
     from mautic_ctl.settings import load_settings
     from tests.helpers import snapshot
 

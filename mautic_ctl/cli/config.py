@@ -15,8 +15,8 @@ def verify_config(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigOp
 
     Exits 3 on drift, so CI can gate on it.
     """
-    from mautic_ctl import service
     from mautic_ctl.cli.render import render_checks
+    from mautic_ctl.services.verify import verify_config as verify
 
     rt = app_context(ctx).runtime(config=config, db=db)
-    render_checks(service.verify_config(rt), as_json)
+    render_checks(verify(rt), as_json)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from mautic_ctl.quickconfig import QuickConfig
-    from mautic_ctl.service import Runtime
+    from mautic_ctl.config import QuickConfig
+    from mautic_ctl.services.runtime import Runtime
 
 
 @dataclass
@@ -24,7 +24,7 @@ class AppContext:
     def runtime(self, *, config: Path | None = None, db: Path | None = None, **overrides: Any) -> Runtime:
         """Settings from flags > environment > TOML > defaults, and the runtime around them."""
         if self._runtime is None:
-            from mautic_ctl.service import Runtime
+            from mautic_ctl.services.runtime import Runtime
             from mautic_ctl.settings import load_settings
 
             flags: dict[str, Any] = dict(overrides)
@@ -45,7 +45,7 @@ class AppContext:
 
     def quick(self, *, config: Path | None = None, db: Path | None = None) -> QuickConfig:
         """Just what recording needs, without building the full settings (fast start-up)."""
-        from mautic_ctl.quickconfig import load_quick
+        from mautic_ctl.config import load_quick
 
         return load_quick(config or self.config, db or self.db)
 

@@ -15,7 +15,7 @@ def demo(as_json: JsonOpt = False) -> None:
     from dataclasses import asdict
 
     from mautic_ctl.cli.output import emit_json, info, table
-    from mautic_ctl.demo import run_demo
+    from mautic_ctl.services.demo import run_demo
 
     if not as_json:
         info("Starting an in-process Mautic 5 emulator and a temporary queue; Mautic goes down mid-story.")

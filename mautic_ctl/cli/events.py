@@ -88,7 +88,7 @@ def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config
 
     from mautic_ctl.cli.render import render_record
     from mautic_ctl.events import build_event
-    from mautic_ctl.intake import apply_now, as_result, record_event, result_of
+    from mautic_ctl.services.record import record
     from mautic_ctl.store import connect
 
     app = app_context(ctx)
@@ -97,19 +97,14 @@ def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config
         quick.require_mautic()  # a configuration problem is exit 2 with nothing recorded
     event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
     conn = connect(quick.db)
+
+    def drain() -> None:
+        from mautic_ctl.services.drain import drain_now
+
+        drain_now(app.runtime(config=config, db=db))
+
     try:
-        got = record_event(conn, event)
-        if got.duplicate or no_apply:
-            result = as_result(event, got)
-        else:
-
-            def drain() -> None:
-                from mautic_ctl.service import drain_now
-
-                drain_now(app.runtime(config=config, db=db))
-
-            apply_now(conn, quick.db, got.pk, drain)
-            result = result_of(conn, event, got.pk)
+        result = record(conn, quick.db, event, drain=None if no_apply else drain)
     finally:
         conn.close()
     render_record(result, as_json)

@@ -52,7 +52,7 @@ def ingest(
     if provider is None and not apply:  # a backend's burst: the fast path, no pydantic, no HTTP stack
         from datetime import UTC, datetime
 
-        from mautic_ctl.ingest import ingest_events
+        from mautic_ctl.services.ingest import ingest_events
         from mautic_ctl.store import connect
 
         quick = app_context(ctx).quick(config=config, db=db)
@@ -65,12 +65,13 @@ def ingest(
         render_ingest(report, None, as_json)
         return
     rt = app_context(ctx).runtime(config=config, db=db)
-    from mautic_ctl import service
+    from mautic_ctl.services.drain import run_drain
+    from mautic_ctl.services.ingest import ingest as ingest_stream
 
     if apply:
         rt.settings.require_mautic()
-    report = service.ingest(rt, raw, provider=provider, signature=signature)
-    drained = service.run_drain(rt, rt.drain_options()) if apply else None
+    report = ingest_stream(rt, raw, provider=provider, signature=signature)
+    drained = run_drain(rt, rt.drain_options()) if apply else None
     render_ingest(report, drained, as_json)
 
 

@@ -26,15 +26,15 @@ def run(
     db: DbOpt = None,
 ) -> None:
     """Apply due events (a burst worker for cron: safe to run twice at once, safe to kill)."""
-    from mautic_ctl import service
     from mautic_ctl.cli.progress import drain_progress
     from mautic_ctl.cli.render import render_drain
+    from mautic_ctl.services.drain import run_drain
     from mautic_ctl.store import queue as q
 
     rt = app_context(ctx).runtime(config=config, db=db)
     options = rt.drain_options(limit=limit, max_seconds=max_seconds, batched=not sequential)
     with drain_progress(q.stats(rt.conn, time.time())["due"], enabled=not as_json) as on_progress:
-        report = service.run_drain(rt, options, on_progress)
+        report = run_drain(rt, options, on_progress)
     stats = q.stats(rt.conn, time.time())
     scheduled = stats["counts"]["pending"] - stats["due"]
     render_drain(report, stats["due"], scheduled, as_json)

@@ -11,8 +11,8 @@ from mautic_ctl.errors import EXIT_ERROR, MauticCtlError, Queued, VerifyFailed
 
 if TYPE_CHECKING:
     from mautic_ctl.drain import DrainReport
-    from mautic_ctl.intake import RecordResult
-    from mautic_ctl.service import Check
+    from mautic_ctl.services.record import RecordResult
+    from mautic_ctl.services.verify import Check
 
 
 class EventFailed(MauticCtlError):

@@ -33,7 +33,7 @@ def serve(
     Each delivery is verified over its raw body and recorded in one transaction before the 2xx;
     applying is left to `queue run` (or --apply).
     """
-    from mautic_ctl.webhook_server import serve_webhooks
+    from mautic_ctl.services.serve import serve_webhooks
 
     rt = app_context(ctx).runtime(config=config, db=db)
     serve_webhooks(rt, host=host, port=port, apply=apply)
@@ -49,9 +49,9 @@ def list_(
     db: DbOpt = None,
 ) -> None:
     """Webhook deliveries received, newest first (dead ones keep their body and the reason)."""
-    from mautic_ctl.billing import list_deliveries
     from mautic_ctl.cli.output import emit_json, table
     from mautic_ctl.cli.render import ts
+    from mautic_ctl.store.billing import list_deliveries
 
     rt = app_context(ctx).runtime(config=config, db=db)
     rows = list_deliveries(rt.conn, outcome, limit)
@@ -87,8 +87,8 @@ def simulate(
     import sys
     from datetime import UTC, datetime
 
-    from mautic_ctl.billing import provider_configs
     from mautic_ctl.cli.output import emit_json, err_line
+    from mautic_ctl.services.billing import provider_configs
     from mautic_ctl.webhooks.simulate import simulate as make
 
     rt = app_context(ctx).runtime(config=config)

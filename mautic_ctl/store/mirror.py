@@ -128,3 +128,9 @@ def cache_ids(conn: sqlite3.Connection, kind: str, mapping: dict[str, int], now:
                fetched_at = excluded.fetched_at""",
             [(kind, name, mid, now) for name, mid in mapping.items()],
         )
+
+
+def contacts(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(email, contact id) of every user with a Mautic contact, by user id."""
+    rows = conn.execute("SELECT email, contact_id FROM users WHERE contact_id IS NOT NULL ORDER BY user_id").fetchall()
+    return [(r[0], r[1]) for r in rows]

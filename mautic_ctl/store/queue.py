@@ -397,6 +397,22 @@ def get_event(conn: sqlite3.Connection, pk: int) -> dict[str, Any] | None:
     return event
 
 
+def outcome(conn: sqlite3.Connection, pk: int) -> tuple[Status, dict[str, Any], str | None]:
+    """(status, result, last error) of event ``pk``: what a recording command reports."""
+    row = conn.execute("SELECT status, result, last_error FROM events WHERE id = ?", (pk,)).fetchone()
+    return Status(row[0]), (json.loads(row[1]) if row[1] else {}), row[2]
+
+
+def settled_or_waiting(conn: sqlite3.Connection, pk: int, now: float) -> bool:
+    """Event ``pk`` is finished, or failed and waits for a scheduled retry."""
+    status, attempts, next_at = conn.execute(
+        "SELECT status, attempts, next_attempt_at FROM events WHERE id = ?", (pk,)
+    ).fetchone()
+    if status in FINISHED:
+        return True
+    return status == Status.PENDING and attempts > 0 and next_at > now
+
+
 def stats(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
     counts = {s.value: 0 for s in Status}
     for status, n in conn.execute("SELECT status, count(*) FROM events GROUP BY status"):

@@ -8,7 +8,8 @@ import pytest
 
 from mautic_ctl.emulator.config import FaultConfig
 from mautic_ctl.emulator.seed import SEED_SEGMENTS
-from mautic_ctl.service import Runtime, run_drain
+from mautic_ctl.services.drain import run_drain
+from mautic_ctl.services.runtime import Runtime
 from mautic_ctl.settings import load_settings
 from tests.helpers import make_all_due, snapshot
 from tests.workload import (

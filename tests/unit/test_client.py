@@ -1,4 +1,4 @@
-"""Unit tests of mautic_ctl.client and mautic_ctl.auth against respx-mocked Mautic answers.
+"""Unit tests of mautic_ctl.mautic.client and mautic_ctl.mautic.auth against respx-mocked Mautic answers.
 
 Response bodies are copied from the real Mautic 5.1.0 recordings in shared/mautic-recordings/
 (contact objects trimmed to the keys the client reads); the file and exchange are named beside each.
@@ -16,8 +16,6 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from mautic_ctl.auth import OAuth2ClientCredentials, make_auth
-from mautic_ctl.client import BatchItemResult, MauticClient, RequestRecord
 from mautic_ctl.errors import (
     AuthError,
     ConfigError,
@@ -28,6 +26,8 @@ from mautic_ctl.errors import (
     RateLimited,
     TransientError,
 )
+from mautic_ctl.mautic.auth import OAuth2ClientCredentials, make_auth
+from mautic_ctl.mautic.client import BatchItemResult, MauticClient, RequestRecord
 
 pytestmark = pytest.mark.anyio
 

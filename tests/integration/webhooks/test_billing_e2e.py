@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mautic_ctl.service import Runtime, run_drain
+from mautic_ctl.services.drain import run_drain
+from mautic_ctl.services.runtime import Runtime
+from mautic_ctl.services.serve import build_app
 from mautic_ctl.settings import load_settings
-from mautic_ctl.webhook_server import build_app
 from mautic_ctl.webhooks.signatures import sign_stripe
 from mautic_ctl.webhooks.simulate import simulate
 from tests.helpers import AppServer, contact_view

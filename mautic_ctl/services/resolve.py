@@ -10,8 +10,8 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mautic_ctl.client import MauticClient
 from mautic_ctl.errors import ConfigError
+from mautic_ctl.mautic.client import MauticClient
 from mautic_ctl.settings import Ref, Settings
 from mautic_ctl.store import mirror
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from mautic_ctl.auth import TOKEN_PATH
 from mautic_ctl.errors import (
     AuthError,
     MauticError,
@@ -26,6 +25,7 @@ from mautic_ctl.errors import (
     RateLimited,
     TransientError,
 )
+from mautic_ctl.mautic.auth import TOKEN_PATH
 
 BATCH_LIMIT_MESSAGE = "entities are supported at a time"  # "A max of 200 entities are supported …"
 UNPUBLISHED_HINT = "the segment is probably unpublished (Mautic refuses membership changes on it)"

@@ -21,8 +21,11 @@ import httpx
 from mautic_ctl.emulator import SEED_CAMPAIGNS, SEED_SEGMENTS, EmulatorConfig
 from mautic_ctl.emulator.app import create_app
 from mautic_ctl.events import build_event
-from mautic_ctl.service import Runtime, record, run_drain
+from mautic_ctl.services.drain import drain_now, run_drain
+from mautic_ctl.services.record import record
+from mautic_ctl.services.runtime import Runtime
 from mautic_ctl.settings import load_settings
+from mautic_ctl.store import mirror
 
 STORY: list[tuple[str, str, dict[str, Any]]] = [
     ("ada", "signup", {"email": "ada@example.com", "first_name": "Ada", "tier": "free"}),
@@ -105,7 +108,7 @@ def run_demo(on_step: Callable[[Step], None] | None = None) -> DemoResult:
                 time.sleep(0.15)  # the demo's backoff is 0.05-0.1 s, so the queued retries are now due
                 result.drained_after_outage = run_drain(rt, rt.drain_options()).applied
             event = build_event(kind, vocab, user_id=user, now=start + timedelta(minutes=index), **values)
-            outcome = record(rt, event)
+            outcome = record(rt.conn, rt.settings.queue.db, event, drain=lambda: drain_now(rt))
             step = Step(user, kind, _describe(kind, values), outcome.status, outcome.transition)
             result.steps.append(step)
             if on_step:
@@ -127,7 +130,7 @@ def _describe(kind: str, values: dict[str, Any]) -> str:
 async def _read_back(rt: Runtime) -> list[ContactState]:
     """What Mautic holds, read through its REST API like any client would."""
     out = []
-    users = rt.conn.execute("SELECT email, contact_id FROM users ORDER BY user_id").fetchall()
+    users = mirror.contacts(rt.conn)
     async with rt.client() as client:
         for email, contact_id in users:
             contact = await client.get_contact(contact_id)

@@ -13,11 +13,15 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from mautic_ctl.errors import InputError
 from mautic_ctl.events import Event, Vocabulary, event_from_json, iter_json_records
 from mautic_ctl.store import queue as q
+
+if TYPE_CHECKING:
+    from mautic_ctl.services.runtime import Runtime
 
 CHUNK = 500
 
@@ -56,3 +60,15 @@ def ingest_events(conn: sqlite3.Connection, raw: bytes, vocab: Vocabulary, now: 
             else:
                 report.recorded += 1
     return report
+
+
+def ingest(rt: Runtime, raw: bytes, *, provider: str | None = None, signature: str | None = None) -> dict[str, Any]:
+    """Record product events (JSON/JSONL) or webhook payloads; returns counts by outcome."""
+    if provider is None:
+        if signature is not None:
+            raise InputError("--signature only applies to stripe or lemonsqueezy payloads.")
+        report = ingest_events(rt.conn, raw, rt.settings.vocabulary(), datetime.now(UTC))
+        return {"recorded": report.recorded, "duplicate": report.duplicates, "queue_ids": report.queue_ids}
+    from mautic_ctl.services.billing import ingest_webhooks
+
+    return ingest_webhooks(rt, provider, raw, signature)

@@ -10,7 +10,6 @@ batch calls, instead of 100 of each competing for the same rows.
 from __future__ import annotations
 
 import fcntl
-import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -64,13 +63,25 @@ def as_result(event: Event, got: q.Enqueued) -> RecordResult:
 
 def result_of(conn: sqlite3.Connection, event: Event, pk: int) -> RecordResult:
     """The event's outcome as it stands in the queue (its first outcome, for a settled event)."""
-    row = conn.execute("SELECT status, result, last_error FROM events WHERE id = ?", (pk,)).fetchone()
-    status = q.Status(row[0])
-    result = json.loads(row[1]) if row[1] else {}
-    error = row[2] if status is not q.Status.DONE else None
+    status, result, last_error = q.outcome(conn, pk)
+    error = last_error if status is not q.Status.DONE else None
     return RecordResult(
         event.event_id, pk, status_word(status), result.get("contact_id"), result.get("transition"), error=error
     )
+
+
+def record(
+    conn: sqlite3.Connection, db: Path, event: Event, *, drain: Callable[[], object] | None = None
+) -> RecordResult:
+    """Record ``event`` (first, always); with ``drain``, see it applied at once (see ``apply_now``).
+
+    The one recording use case behind `signup`, `plan-change`, `sync-contact` and the demo.
+    """
+    got = record_event(conn, event)
+    if got.duplicate or drain is None:
+        return as_result(event, got)
+    apply_now(conn, db, got.pk, drain)
+    return result_of(conn, event, got.pk)
 
 
 def apply_now(
@@ -92,7 +103,7 @@ def apply_now(
     deadline = time.monotonic() + timeout
     with Path(f"{db}.drain-lock").open("a") as lock:
         while True:
-            if _settled_or_waiting(conn, pk):
+            if q.settled_or_waiting(conn, pk, time.time()):
                 return
             if _try_lock(lock):
                 try:
@@ -111,12 +122,3 @@ def _try_lock(lock: object) -> bool:
     except BlockingIOError:
         return False
     return True
-
-
-def _settled_or_waiting(conn: sqlite3.Connection, pk: int) -> bool:
-    status, attempts, next_at = conn.execute(
-        "SELECT status, attempts, next_attempt_at FROM events WHERE id = ?", (pk,)
-    ).fetchone()
-    if status in (q.Status.DONE, q.Status.DEAD, q.Status.SUPERSEDED):
-        return True
-    return status == q.Status.PENDING and attempts > 0 and next_at > time.time()  # failed: waits for a retry

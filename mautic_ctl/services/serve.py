@@ -6,8 +6,9 @@ import contextlib
 import threading
 from typing import Any
 
-from mautic_ctl.billing import SqliteRecorder, provider_configs
-from mautic_ctl.service import Runtime, run_drain
+from mautic_ctl.services.billing import SqliteRecorder, provider_configs
+from mautic_ctl.services.drain import run_drain
+from mautic_ctl.services.runtime import Runtime
 
 
 class BackgroundDrain:

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from mautic_ctl import __version__, responses
-from mautic_ctl.auth import OAuth2ClientCredentials, make_auth
+from mautic_ctl import __version__
 from mautic_ctl.errors import (
     ConfigError,
     OutcomeUnknown,
@@ -25,7 +24,9 @@ from mautic_ctl.errors import (
     RateLimited,
     TransientError,
 )
-from mautic_ctl.responses import BatchItemResult
+from mautic_ctl.mautic import responses
+from mautic_ctl.mautic.auth import OAuth2ClientCredentials, make_auth
+from mautic_ctl.mautic.responses import BatchItemResult
 
 __all__ = ["BatchItemResult", "MauticClient", "OAuth2ClientCredentials", "RequestRecord", "UpsertResult", "make_auth"]
 

@@ -1,0 +1,41 @@
+"""Draining the queue: the cron burst (`queue run`) and the bounded apply-at-once after recording."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from mautic_ctl.drain import Drain, DrainOptions, DrainReport
+from mautic_ctl.errors import MauticError
+from mautic_ctl.services.resolve import resolve_all
+from mautic_ctl.services.runtime import Runtime
+
+APPLY_NOW_SECONDS = 10.0  # how long a recording command helps drain before leaving the rest to cron
+
+
+def drain_now(rt: Runtime) -> DrainReport:
+    """The apply-at-once drain: everything due, bounded in time (a backlog is cron's work)."""
+    return run_drain(rt, rt.drain_options(max_seconds=APPLY_NOW_SECONDS))
+
+
+def run_drain(
+    rt: Runtime, options: DrainOptions, on_progress: Callable[[DrainReport], None] | None = None
+) -> DrainReport:
+    """Drain due events. When Mautic cannot even resolve the configured names, nothing is claimed."""
+    return asyncio.run(_drain(rt, options, on_progress))
+
+
+async def _drain(rt: Runtime, options: DrainOptions, on_progress: Callable[[DrainReport], None] | None) -> DrainReport:
+    holder: list[Drain] = []
+    async with rt.client(on_request=lambda rec: holder[0].record_request(rec)) as client:
+        drain = Drain(rt.conn, client, rt.settings.policy(), lambda k, n: 0, options, on_progress=on_progress)
+        holder.append(drain)
+        try:
+            drain.resolve = await resolve_all(client, rt.conn, rt.settings, time.time())
+        except MauticError as exc:
+            # Mautic unreachable before anything was claimed: every due event simply stays due.
+            drain.report.unreachable = str(exc)
+            drain.flush_audit()
+            return drain.report
+        return await drain.run()

@@ -1,0 +1,68 @@
+"""verify-config: does every configured segment, campaign and field exist (and is it published) in Mautic?"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from mautic_ctl.errors import MauticError
+from mautic_ctl.services.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    kind: str  # segment | campaign | field
+    key: str  # the config key (e.g. "pro", "onboarding:pro", "lifetime_value")
+    ref: str  # what the config says
+    mautic_id: int | None
+    ok: bool
+    detail: str
+
+
+def verify_config(rt: Runtime) -> list[Check]:
+    return asyncio.run(_verify(rt))
+
+
+async def _verify(rt: Runtime) -> list[Check]:
+    from mautic_ctl.services.resolve import as_id, configured_refs, match_name
+
+    checks: list[Check] = []
+    async with rt.client() as client:
+        lists = {"segment": await client.list_segments(), "campaign": await client.list_campaigns()}
+        for kind, refs in configured_refs(rt.settings).items():
+            by_id = {int(e["id"]): e for e in lists[kind]}
+            for key, ref in sorted(refs.items()):
+                mautic_id = as_id(ref)
+                if mautic_id is None:
+                    mautic_id = match_name(lists[kind], str(ref))
+                entity = by_id.get(mautic_id) if mautic_id is not None else None
+                if entity is None and mautic_id is not None:
+                    try:
+                        getter = client.get_segment if kind == "segment" else client.get_campaign
+                        entity = await getter(mautic_id)
+                    except MauticError:
+                        entity = None
+                if entity is None:
+                    checks.append(Check(kind, key, str(ref), mautic_id, False, "missing in Mautic"))
+                elif not entity.get("isPublished", True):
+                    checks.append(Check(kind, key, str(ref), mautic_id, False, "exists but is unpublished"))
+                else:
+                    checks.append(Check(kind, key, str(ref), mautic_id, True, str(entity.get("name", ""))))
+        fields = {f.get("alias"): f for f in await client.list_fields()}
+        wanted = {"email": "email", "firstname": "text", "lastname": "text"}
+        wanted |= {alias: spec.type.value for alias, spec in rt.settings.field_specs().items()}
+        for alias, ftype in wanted.items():
+            found = fields.get(alias)
+            if found is None:
+                checks.append(Check("field", alias, ftype, None, False, "missing (Mautic would ignore writes)"))
+            elif not found.get("isPublished", True):
+                checks.append(Check("field", alias, ftype, found.get("id"), False, "unpublished (writes ignored)"))
+            elif found.get("type") != ftype and not (ftype == "text" and found.get("type") in ("text", "select")):
+                checks.append(
+                    Check(
+                        "field", alias, ftype, found.get("id"), False, f"type is {found.get('type')}, expected {ftype}"
+                    )
+                )
+            else:
+                checks.append(Check("field", alias, ftype, found.get("id"), True, str(found.get("label", ""))))
+    return checks
