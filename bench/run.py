@@ -720,7 +720,7 @@ def queue_round(conn: sqlite3.Connection, settings: Settings, batch: int, rep: i
     ts = time.time()
     settlements, users = [], []
     for i, c in enumerate(claimed):
-        progress = {"contact_id": i + 1, "done": ["campaign_add:welcome", "segment_add:new_users", "upsert"]}
+        progress = q.Progress(["campaign_add:welcome", "segment_add:new_users", "upsert"], contact_id=i + 1)
         settlements.append(q.Settlement(c.pk, q.Status.DONE, progress, result={"contact_id": i + 1}))
         state = UserState(
             known=True,

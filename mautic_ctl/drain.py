@@ -29,20 +29,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mautic_ctl.errors import ContactGone, MauticCtlError, MauticError, NotFound, PermanentError
+from mautic_ctl.errors import ContactGone, LeaseLost, MauticCtlError, MauticError, NotFound, PermanentError, RuleError
 from mautic_ctl.events import EventKind
 from mautic_ctl.mautic.client import MauticClient, RequestRecord
 from mautic_ctl.retry import RetryPolicy, decide, describe
-from mautic_ctl.rules import Op, OpKind, Plan, Policy, RuleError, UserState, plan
+from mautic_ctl.rules import Op, OpKind, Plan, Policy, UserState, plan
 from mautic_ctl.store import mirror
 from mautic_ctl.store import queue as q
-from mautic_ctl.store.queue import Claimed, Settlement, Status
+from mautic_ctl.store.queue import Claimed, Progress, Settlement, Status
+from mautic_ctl.verdict import DrainReport
 
 current_event: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_event", default=None)
-
-
-class LeaseLost(Exception):
-    """Another worker took this event over after our lease expired: stop working on it, never settle it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +55,6 @@ class DrainOptions:
 
 
 @dataclass(slots=True)
-class DrainReport:
-    applied: int = 0
-    retried: int = 0
-    deferred: int = 0
-    dead: int = 0
-    superseded: int = 0
-    calls: int = 0
-    seconds: float = 0.0
-    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # event pk -> outcome
-    unreachable: str | None = None  # why nothing could be claimed (Mautic down before the first round)
-
-    @property
-    def processed(self) -> int:
-        return self.applied + self.retried + self.deferred + self.dead + self.superseded
-
-
-@dataclass(slots=True)
 class Job:
     """One claimed event being applied in this round."""
 
@@ -86,22 +66,17 @@ class Job:
     lost: bool = False  # our lease was taken over: another worker owns the event now
 
     @property
-    def progress(self) -> dict[str, Any]:
+    def progress(self) -> Progress:
         return self.claimed.progress
 
     def pending(self, kind: OpKind) -> list[Op]:
         if self.error is not None:
             return []
-        done = set(self.progress.get("done", ()))
+        done = set(self.progress.done)
         return [op for op in self.plan.ops if op.kind is kind and op.key not in done]
 
     def mark_done(self, op: Op) -> None:
-        done = self.progress.setdefault("done", [])
-        if op.key not in done:
-            done.append(op.key)
-        uncertain = self.progress.get("uncertain", [])
-        if op.key in uncertain:
-            uncertain.remove(op.key)
+        self.progress.mark_done(op.key)
 
     def skip_blind(self) -> None:
         """A contact Mautic just created is in no segment or campaign: nothing to leave."""
@@ -204,10 +179,10 @@ class Drain:
             except RuleError as exc:
                 settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
                 continue
-            verify = frozenset(c.progress.get("uncertain", ()))
-            if c.progress.get("replay"):  # the mirror was forgotten: ask Mautic before any entry
+            verify = frozenset(c.progress.uncertain)
+            if c.progress.replay:  # the mirror was forgotten: ask Mautic before any entry
                 verify |= {op.key for op in p.ops if op.kind is OpKind.CAMPAIGN_ADD}
-            jobs.append(Job(c, p, c.progress.get("contact_id") or state.contact_id, verify))
+            jobs.append(Job(c, p, c.progress.contact_id or state.contact_id, verify))
 
         heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
         try:
@@ -253,7 +228,7 @@ class Drain:
 
     def _stale(self, c: Claimed, row: mirror.MirrorRow | None) -> bool:
         """An event older than the last one applied for its user would overwrite newer state."""
-        if c.event.kind is EventKind.PAYMENT or c.progress.get("replay") or row is None:
+        if c.event.kind is EventKind.PAYMENT or c.progress.replay or row is None:
             return False
         return row.last_event_at is not None and c.event.occurred_at < row.last_event_at
 
@@ -262,7 +237,7 @@ class Drain:
     ) -> Settlement:
         c = job.claimed
         if job.contact_id is not None:
-            c.progress["contact_id"] = job.contact_id
+            c.progress.contact_id = job.contact_id
         if job.error is None:
             after = replace(job.plan.after, contact_id=job.contact_id)
             kind = c.event.kind
@@ -277,9 +252,9 @@ class Drain:
             # Forget the deleted contact and everything done to it: the retry upserts a new contact by
             # email and applies the event to it from scratch (the new contact is in nothing yet).
             updates.append(self._forget_contact(c.event.user_id, users, now))
-            c.progress.clear()
+            c.progress = Progress()
         if decision.dead:
-            if c.progress.get("done"):
+            if c.progress.done:
                 updates.append(self._partial_mirror(job, users, now))
             return Settlement(c.pk, Status.DEAD, c.progress, error=decision.reason)
         return Settlement(
@@ -308,7 +283,7 @@ class Drain:
         row = users.get(user_id)
         state = row.state if row else UserState()
         segments, campaigns = set(state.segments), set(state.campaigns)
-        done = set(job.progress.get("done", ()))
+        done = set(job.progress.done)
         for op in job.plan.ops:
             if op.key not in done or op.target is None:
                 continue
@@ -446,9 +421,7 @@ class Drain:
         if entries:
             # Recorded before sending: if we die mid-call, the next attempt checks before re-adding.
             for job, op in entries:
-                uncertain = job.progress.setdefault("uncertain", [])
-                if op.key not in uncertain:
-                    uncertain.append(op.key)
+                job.progress.mark_uncertain(op.key)
             self._save({job.claimed.pk: job for job, _ in entries}.values())
         await self._each(work, self._apply_one)
         self._save(jobs)
@@ -501,7 +474,7 @@ class Drain:
         items = []
         for job in jobs:
             if job.contact_id is not None:
-                job.progress["contact_id"] = job.contact_id
+                job.progress.contact_id = job.contact_id
             items.append((job.claimed.pk, job.progress))
         until = self.now() + self.opts.lease
         self._lose(q.save_progress(self.conn, items, owner=self.owner, lease_until=until), jobs)

@@ -7,6 +7,10 @@
     ├── ConfigError                exit 2   bad or missing configuration
     ├── VerifyFailed               exit 3   verify-config found drift
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
+    ├── EventFailed                exit 1   an event went dead (permanent error); `queue show` says why
+    ├── StoreError                 exit 1   the local store cannot be used right now (locked, full disk)
+    ├── RuleError                  exit 1   the rules cannot apply this event to this user (dead-lettered)
+    ├── LeaseLost                  (never shown) another worker took the event over: stop, do not settle
     └── MauticError                         an answer (or no answer) from Mautic
         ├── TransientError         exit 75  timeout, connection error, 5xx: retry with backoff
         │   ├── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
@@ -68,6 +72,22 @@ class Queued(MauticCtlError):
 
     exit_code = EXIT_QUEUED
     retryable = True
+
+
+class EventFailed(MauticCtlError):
+    """The event could not be applied and is now dead; see `mautic-ctl queue show`."""
+
+
+class StoreError(MauticCtlError):
+    """The local store cannot be used."""
+
+
+class RuleError(MauticCtlError):
+    """The event cannot be applied to this user (e.g. no email to create the contact with)."""
+
+
+class LeaseLost(MauticCtlError):
+    """Another worker took this event over after our lease expired: stop working on it, never settle it."""
 
 
 class MauticError(MauticCtlError):

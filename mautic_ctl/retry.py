@@ -13,8 +13,7 @@ from datetime import datetime
 
 import tenacity
 
-from mautic_ctl.errors import AuthError, ContactGone, PermanentError, RateLimited, TransientError
-from mautic_ctl.rules import RuleError
+from mautic_ctl.errors import AuthError, ContactGone, PermanentError, RateLimited, RuleError, TransientError
 
 
 @dataclass(frozen=True, slots=True)

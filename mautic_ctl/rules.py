@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from mautic_ctl.errors import RuleError
 from mautic_ctl.events import CANCELLED, Event, EventKind, FieldValue
 
 NEW_USERS = "new_users"
@@ -112,10 +113,6 @@ class Plan:
     transition: Transition
     ops: tuple[Op, ...]
     after: UserState
-
-
-class RuleError(ValueError):
-    """The event cannot be applied to this user (e.g. no email to create the contact with)."""
 
 
 def classify(event: Event, state: UserState, policy: Policy) -> Transition:

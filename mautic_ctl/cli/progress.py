@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mautic_ctl.drain import DrainReport
+    from mautic_ctl.verdict import DrainReport
 
 
 @contextlib.contextmanager

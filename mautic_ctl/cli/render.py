@@ -7,18 +7,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mautic_ctl.cli.output import emit_json, key_values, table
-from mautic_ctl.errors import EXIT_ERROR, MauticCtlError, Queued, VerifyFailed
+from mautic_ctl.errors import VerifyFailed
+from mautic_ctl.verdict import record_verdict, verdict
 
 if TYPE_CHECKING:
-    from mautic_ctl.drain import DrainReport
     from mautic_ctl.services.record import RecordResult
     from mautic_ctl.services.verify import Check
-
-
-class EventFailed(MauticCtlError):
-    """The event could not be applied and is now dead; see `mautic-ctl queue show`."""
-
-    exit_code = EXIT_ERROR
+    from mautic_ctl.verdict import DrainReport
 
 
 def render_record(result: RecordResult, as_json: bool) -> None:
@@ -30,14 +25,9 @@ def render_record(result: RecordResult, as_json: bool) -> None:
         print(f"recorded event {result.event_id} (queue id {result.pk}); `mautic-ctl queue run` applies it.")
     else:
         key_values(f"event {result.event_id}", [(k, v) for k, v in payload.items() if v is not None])
-    if result.status == "queued":
-        why = f" ({result.error})" if result.error else ""
-        raise Queued(f"queued: event {result.event_id} is recorded and will be applied by `mautic-ctl queue run`{why}.")
-    if result.status == "dead":
-        raise EventFailed(
-            f"event {result.event_id} could not be applied: {result.error} "
-            f"(see `mautic-ctl queue show {result.pk}`; `queue retry {result.pk}` after fixing it)."
-        )
+    failure = record_verdict(result.event_id, result.pk, result.status, result.error)
+    if failure is not None:
+        raise failure
 
 
 def drain_payload(report: DrainReport, remaining_due: int) -> dict[str, Any]:
@@ -64,12 +54,9 @@ def render_drain(report: DrainReport, remaining_due: int, scheduled: int, as_jso
         table("queue run", ("applied", "retried", "deferred", "dead", "superseded", "API calls", "seconds"),
               [(report.applied, report.retried, report.deferred, report.dead, report.superseded, report.calls,
                 f"{report.seconds:.2f}")])  # fmt: skip
-    if report.dead:
-        raise EventFailed(f"{report.dead} event(s) went dead in this run; see `mautic-ctl queue list --status dead`.")
-    if payload["unreachable"]:
-        raise Queued(f"Mautic is unreachable ({payload['unreachable']}); events stay queued.")
-    if report.retried or report.deferred or remaining_due or scheduled:
-        raise Queued(f"{scheduled + remaining_due} event(s) remain queued (due now: {remaining_due}); run again later.")
+    failure = verdict(report, remaining_due=remaining_due, scheduled=scheduled)
+    if failure is not None:
+        raise failure
 
 
 def ts(value: float | None) -> str | None:
@@ -150,7 +137,6 @@ def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: 
         key_values("ingest", [(k, v) for k, v in payload.items() if k != "drain"])
         if drained is not None:
             key_values("drain", list(payload["drain"].items()))
-    if drained is not None and drained.dead:
-        raise EventFailed(f"{drained.dead} event(s) went dead; see `mautic-ctl queue list --status dead`.")
-    if drained is not None and (drained.retried or drained.deferred or drained.unreachable):
-        raise Queued("some events remain queued for a retry; `mautic-ctl queue run` applies them.")
+    failure = verdict(drained) if drained is not None else None
+    if failure is not None:
+        raise failure

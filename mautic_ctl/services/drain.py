@@ -6,10 +6,11 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from mautic_ctl.drain import Drain, DrainOptions, DrainReport
+from mautic_ctl.drain import Drain, DrainOptions
 from mautic_ctl.errors import MauticError
 from mautic_ctl.services.resolve import resolve_all
 from mautic_ctl.services.runtime import Runtime
+from mautic_ctl.verdict import DrainReport
 
 APPLY_NOW_SECONDS = 10.0  # how long a recording command helps drain before leaving the rest to cron
 

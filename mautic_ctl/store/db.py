@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mautic_ctl.errors import ConfigError, MauticCtlError
+from mautic_ctl.errors import ConfigError, StoreError
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
@@ -28,10 +28,6 @@ PRAGMAS = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
 )
-
-
-class StoreError(MauticCtlError):
-    """The local SQLite store cannot be used."""
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -2,11 +2,14 @@
 
 ::
 
-    enqueue ──> pending ──claim──> processing ──mark_done──> done
-                  ▲  ▲                 │  │ └───supersede──> superseded (older than what was applied)
-                  │  └─schedule_retry──┘  └──bury──> dead ──revive──┐
-                  └──────────────────────────────────────────────────┘
-                  (a processing event whose lease expired is claimable again: its worker died)
+    enqueue ───> pending ──claim──> processing ──settle: done────────> done ─────────┐
+    insert_event   ▲  ▲                │  │  └──settle: superseded──> superseded ─────┤ replay
+                   │  └─settle: retry──┘  │   (older than what was applied)           │ (forgets the
+                   │    (or 429 deferral) └──settle: dead──> dead <──bury_new         │  mirror's word)
+                   ├──────────── revive ◄───────────────────┘   (never applicable)    │
+                   └──────────────────────────────────────────────────────────────────┘
+    A processing event whose lease expired is claimable again (its worker died); extend_lease and
+    save_progress renew a live worker's lease. purge_finished deletes old done / superseded (/ dead) rows.
 
 Delivery is at-least-once; the drain makes application idempotent by recording each operation as
 done (``progress``) in the same store, so a retry after a crash does only what is left.
@@ -47,19 +50,56 @@ class Enqueued:
 
 
 @dataclass(slots=True)
+class Progress:
+    """How far one event got: what a retry after a crash must not do again.
+
+    Stored as JSON in ``events.progress``; converted only here, at the store boundary.
+    """
+
+    done: list[str] = field(default_factory=list)  # operation keys Mautic confirmed
+    uncertain: list[str] = field(default_factory=list)  # campaign entries sent without a clear answer
+    contact_id: int | None = None  # the Mautic contact this event is applied to
+    replay: bool = False  # replayed with a forgotten mirror: ask Mautic before any campaign entry
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {}
+        if self.done:
+            data["done"] = self.done
+        if self.uncertain:
+            data["uncertain"] = self.uncertain
+        if self.contact_id is not None:
+            data["contact_id"] = self.contact_id
+        if self.replay:
+            data["replay"] = True
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Progress:
+        data = json.loads(text) if text else {}
+        return cls(
+            list(data.get("done", ())),
+            list(data.get("uncertain", ())),
+            data.get("contact_id"),
+            bool(data.get("replay")),
+        )
+
+    def mark_done(self, key: str) -> None:
+        if key not in self.done:
+            self.done.append(key)
+        if key in self.uncertain:
+            self.uncertain.remove(key)
+
+    def mark_uncertain(self, key: str) -> None:
+        if key not in self.uncertain:
+            self.uncertain.append(key)
+
+
+@dataclass(slots=True)
 class Claimed:
     pk: int
     event: Event
     attempts: int  # including this one
-    progress: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def done_ops(self) -> set[str]:
-        return set(self.progress.get("done", ()))
-
-    @property
-    def uncertain_ops(self) -> set[str]:
-        return set(self.progress.get("uncertain", ()))
+    progress: Progress = field(default_factory=Progress)
 
 
 def worker_name() -> str:
@@ -147,7 +187,7 @@ def claim(
     with write(conn):
         got = conn.execute(SQL_CLAIM, params).fetchall()
     claimed = [
-        Claimed(pk, Event.from_dict(json.loads(payload)), attempts, json.loads(progress))
+        Claimed(pk, Event.from_dict(json.loads(payload)), attempts, Progress.from_json(progress))
         for pk, payload, attempts, progress in got
     ]
     claimed.sort(key=lambda c: c.pk)
@@ -171,7 +211,7 @@ def holds_lease(conn: sqlite3.Connection, pk: int, *, owner: str, now: float) ->
 
 def save_progress(
     conn: sqlite3.Connection,
-    items: Iterable[tuple[int, dict[str, Any]]],
+    items: Iterable[tuple[int, Progress]],
     *,
     owner: str | None = None,
     lease_until: float | None = None,
@@ -182,7 +222,7 @@ def save_progress(
     ``lease_until``); the others are returned: another worker took them over after our lease
     expired, so this worker must stop working on them (and above all not send a campaign entry).
     """
-    items = [(pk, json.dumps(progress, sort_keys=True)) for pk, progress in items]
+    items = [(pk, progress.to_json()) for pk, progress in items]
     if owner is not None:
         return _renew(conn, items, until=lease_until, owner=owner)
     with write(conn):
@@ -211,7 +251,7 @@ class Settlement:
 
     pk: int
     status: Status  # DONE, DEAD, SUPERSEDED, or PENDING (retry/defer)
-    progress: dict[str, Any]
+    progress: Progress
     result: dict[str, Any] | None = None
     error: str | None = None
     next_attempt_at: float | None = None  # for PENDING
@@ -257,7 +297,7 @@ def settle(
                    WHERE id = ?""",
                 (
                     s.status.value,
-                    json.dumps(s.progress, sort_keys=True),
+                    s.progress.to_json(),
                     json.dumps(s.result, sort_keys=True) if s.result is not None else None,
                     s.error,
                     s.next_attempt_at,

@@ -12,7 +12,7 @@ from mautic_ctl.events import Event, EventKind
 from mautic_ctl.rules import UserState
 from mautic_ctl.store import db, mirror
 from mautic_ctl.store import queue as q
-from mautic_ctl.store.queue import Settlement, Status
+from mautic_ctl.store.queue import Progress, Settlement, Status
 
 T0 = 1_800_000_000.0
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -56,7 +56,10 @@ def test_settle_writes_the_mirror_with_the_event_in_one_transaction(conn):
     """A done event and its user's new mirror row are committed together."""
     pk = claimed_pk(conn, event())
     q.settle(
-        conn, [Settlement(pk, Status.DONE, {})], T0 + 1, mirror_updates=[mirror.user_params("u1", PRO, AT, T0 + 1)]
+        conn,
+        [Settlement(pk, Status.DONE, Progress())],
+        T0 + 1,
+        mirror_updates=[mirror.user_params("u1", PRO, AT, T0 + 1)],
     )
     assert q.get_event(conn, pk)["status"] == "done"
     assert mirror.get_user(conn, "u1") == {
@@ -69,7 +72,7 @@ def test_settle_writes_the_mirror_with_the_event_in_one_transaction(conn):
 def test_a_failing_settlement_rolls_the_mirror_back_too(conn):
     """If any part of the settle fails, neither the mirror nor the event changes."""
     pk = claimed_pk(conn, event())
-    bad = Settlement(pk, Status.DONE, {"not json": object()})
+    bad = Settlement(pk, Status.DONE, Progress(contact_id=object()))  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         q.settle(conn, [bad], T0, mirror_updates=[mirror.user_params("u1", PRO, AT, T0)])
     assert mirror.get_user(conn, "u1") is None
@@ -130,7 +133,9 @@ def test_user_for_email_is_case_insensitive_and_prefers_the_latest_sync(conn):
 def test_replay_forgets_memberships_but_keeps_the_contact(conn):
     """Replayed users lose tier, status, segments, campaigns and last_event_at; contact id and email stay."""
     pk = claimed_pk(conn, event("u1"))
-    q.settle(conn, [Settlement(pk, Status.DONE, {})], T0, mirror_updates=[mirror.user_params("u1", PRO, AT, T0)])
+    q.settle(
+        conn, [Settlement(pk, Status.DONE, Progress())], T0, mirror_updates=[mirror.user_params("u1", PRO, AT, T0)]
+    )
     upsert(conn, "other", PRO, AT)
     assert q.replay(conn, since=(AT - timedelta(hours=1)).isoformat(), user_id=None, now=T0 + 5) == [pk]
     row = mirror.get_user(conn, "u1")
@@ -155,7 +160,10 @@ def test_replay_takes_replayed_payments_out_of_the_lifetime_value(conn):
             known=True, contact_id=7, email="ada@example.com", tier="pro", status="active", lifetime_value=ltv
         )
         q.settle(
-            conn, [Settlement(pk, Status.DONE, {})], T0, mirror_updates=[mirror.user_params("u1", state, None, T0)]
+            conn,
+            [Settlement(pk, Status.DONE, Progress())],
+            T0,
+            mirror_updates=[mirror.user_params("u1", state, None, T0)],
         )
     replayed = q.replay(conn, since=(AT - timedelta(days=1)).isoformat(), user_id="u1", now=T0)
     assert len(replayed) == 1

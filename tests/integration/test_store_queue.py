@@ -16,7 +16,7 @@ from mautic_ctl.errors import ConfigError
 from mautic_ctl.events import Event, EventKind
 from mautic_ctl.store import db
 from mautic_ctl.store import queue as q
-from mautic_ctl.store.queue import Settlement, Status
+from mautic_ctl.store.queue import Progress, Settlement, Status
 from mautic_ctl.store.schema import MIGRATIONS
 
 T0 = 1_800_000_000.0  # "now" for the tests: every call gets its time passed in
@@ -52,7 +52,7 @@ def status_of(conn, pk: int) -> str:
 
 
 def settle_one(conn, pk: int, status: Status, now: float = T0, **kw) -> None:
-    q.settle(conn, [Settlement(pk, status, kw.pop("progress", {}), **kw)], now)
+    q.settle(conn, [Settlement(pk, status, kw.pop("progress", Progress()), **kw)], now)
 
 
 # --- connection and schema ------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def test_claimed_event_carries_payload_attempts_and_lease(conn):
     e = event(first_name="Ada")
     pk = q.enqueue(conn, e, T0).pk
     (c,) = claim(conn, owner="host:1")
-    assert (c.pk, c.event, c.attempts, c.progress) == (pk, e, 1, {})
+    assert (c.pk, c.event, c.attempts, c.progress) == (pk, e, 1, Progress())
     row = q.get_event(conn, pk)
     assert (row["status"], row["lease_owner"], row["lease_until"]) == ("processing", "host:1", T0 + LEASE)
 
@@ -241,7 +241,7 @@ def test_settle_done_records_result_progress_and_finish_time(conn):
     """Done: status, result and progress are stored, the lease is cleared, finished_at is now."""
     pk = q.enqueue(conn, event(), T0).pk
     claim(conn)
-    settle_one(conn, pk, Status.DONE, now=T0 + 5, progress={"done": ["upsert"]}, result={"contact_id": 3})
+    settle_one(conn, pk, Status.DONE, now=T0 + 5, progress=Progress(["upsert"]), result={"contact_id": 3})
     row = q.get_event(conn, pk)
     assert (row["status"], row["finished_at"], row["lease_owner"], row["lease_until"]) == ("done", T0 + 5, None, None)
     assert (row["result"], row["progress"]) == ('{"contact_id": 3}', '{"done": ["upsert"]}')
@@ -309,7 +309,7 @@ def test_settle_for_a_lost_lease_writes_nothing(conn):
     pk = q.enqueue(conn, event(), T0).pk
     claim(conn, owner="slow")
     claim(conn, now=T0 + LEASE, owner="fast")
-    lost = q.settle(conn, [Settlement(pk, Status.DONE, {})], T0 + LEASE + 1, owner="slow")
+    lost = q.settle(conn, [Settlement(pk, Status.DONE, Progress())], T0 + LEASE + 1, owner="slow")
     assert lost == {pk}
     assert status_of(conn, pk) == "processing"
 
@@ -320,11 +320,10 @@ def test_save_progress_survives_a_reclaim(conn):
     claim(conn)
     q.save_progress(
         conn,
-        [(pk, {"contact_id": 5, "done": ["upsert", "segment_add:tier:pro"], "uncertain": ["campaign_add:welcome"]})],
+        [(pk, Progress(["upsert", "segment_add:tier:pro"], ["campaign_add:welcome"], contact_id=5))],
     )
     (c,) = claim(conn, now=T0 + LEASE)
-    assert c.progress["contact_id"] == 5
-    assert c.done_ops == {"upsert", "segment_add:tier:pro"} and c.uncertain_ops == {"campaign_add:welcome"}
+    assert c.progress == Progress(["upsert", "segment_add:tier:pro"], ["campaign_add:welcome"], contact_id=5)
 
 
 # --- operator commands ----------------------------------------------------------------------------
@@ -465,7 +464,7 @@ def test_concurrent_claims_never_hand_out_the_same_event(tmp_path):
                 with guard:  # leave in_flight before the settle commits, so a later claim is never a false alarm
                     for x in got:
                         in_flight.discard(x.event.user_id)
-                q.settle(c, [Settlement(x.pk, Status.DONE, {}) for x in got], T0, owner=name)
+                q.settle(c, [Settlement(x.pk, Status.DONE, Progress()) for x in got], T0, owner=name)
             c.close()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -612,7 +611,7 @@ def test_replay_requeues_done_events_since_a_time(conn):
     for status, pk in zip((Status.DONE, Status.DONE, Status.SUPERSEDED, Status.DEAD), pks, strict=True):
         claim(conn, now=T0 + pk)
         settle_one(
-            conn, pk, status, now=T0 + pk, progress={"done": ["upsert"]}, error="x" if status is Status.DEAD else None
+            conn, pk, status, now=T0 + pk, progress=Progress(["upsert"]), error="x" if status is Status.DEAD else None
         )
     since = (OCCURRED - timedelta(days=1)).isoformat()
     assert q.replay(conn, since=since, user_id=None, now=T0 + 100) == [pks[1], pks[2]]
@@ -624,7 +623,7 @@ def test_replay_requeues_done_events_since_a_time(conn):
         None,
     )
     assert [status_of(conn, pks[0]), status_of(conn, pks[3])] == ["done", "dead"]
-    assert [c.progress for c in claim(conn, now=T0 + 100)] == [{"replay": True}, {"replay": True}]
+    assert [c.progress for c in claim(conn, now=T0 + 100)] == [Progress(replay=True), Progress(replay=True)]
 
 
 def test_replay_can_be_limited_to_one_user(conn):

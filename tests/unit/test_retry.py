@@ -12,10 +12,10 @@ from mautic_ctl.errors import (
     OutcomeUnknown,
     PermanentError,
     RateLimited,
+    RuleError,
     TransientError,
 )
 from mautic_ctl.retry import Decision, RetryPolicy, decide, describe
-from mautic_ctl.rules import RuleError
 
 NOW = 1_800_000_000.0
 POLICY = RetryPolicy(max_attempts=5, base=30.0, cap=600.0)

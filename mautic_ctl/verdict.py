@@ -1,0 +1,59 @@
+"""What a run's outcome means for whoever started it: the exit policy, as pure functions.
+
+Every renderer (a table, `--json`, the webhook receiver's drain, the dashboard) asks these functions
+whether an outcome is a success, something that will be retried, or a failure — so a command's exit
+code never depends on which way its result was printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mautic_ctl.errors import EventFailed, MauticCtlError, Queued
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one drain did; filled in by the drain as rounds settle."""
+
+    applied: int = 0
+    retried: int = 0
+    deferred: int = 0
+    dead: int = 0
+    superseded: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # event pk -> outcome
+    unreachable: str | None = None  # why nothing could be claimed (Mautic down before the first round)
+
+    @property
+    def processed(self) -> int:
+        return self.applied + self.retried + self.deferred + self.dead + self.superseded
+
+
+def verdict(report: DrainReport, *, remaining_due: int = 0, scheduled: int = 0) -> MauticCtlError | None:
+    """None when every due event was applied; Queued (75) when some wait for a retry; EventFailed (1)
+    when some went dead in this run — a dead event outranks a queued one, since a person must act."""
+    if report.dead:
+        return EventFailed(f"{report.dead} event(s) went dead in this run; see `mautic-ctl queue list --status dead`.")
+    if report.unreachable:
+        return Queued(f"Mautic is unreachable ({report.unreachable}); events stay queued.")
+    if report.retried or report.deferred or remaining_due or scheduled:
+        return Queued(
+            f"{scheduled + remaining_due} event(s) remain queued (due now: {remaining_due}); run again later."
+        )
+    return None
+
+
+def record_verdict(event_id: str, pk: int, status: str, error: str | None) -> MauticCtlError | None:
+    """The exit policy of a recording command: applied, recorded or duplicate is success."""
+    if status == "queued":
+        why = f" ({error})" if error else ""
+        return Queued(f"queued: event {event_id} is recorded and will be applied by `mautic-ctl queue run`{why}.")
+    if status == "dead":
+        return EventFailed(
+            f"event {event_id} could not be applied: {error} "
+            f"(see `mautic-ctl queue show {pk}`; `queue retry {pk}` after fixing it)."
+        )
+    return None
