@@ -6,6 +6,7 @@
     ├── InputError                 exit 2   bad input; nothing was recorded
     ├── ConfigError                exit 2   bad or missing configuration
     ├── VerifyFailed               exit 3   verify-config found drift
+    ├── Unavailable                exit 69  a server cannot start: its address is in use or not allowed
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
     ├── EventFailed                exit 1   an event went dead (permanent error); `queue show` says why
     ├── StoreError                 exit 1   the local store cannot be used right now (locked, full disk)
@@ -31,6 +32,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INPUT = 2
 EXIT_VERIFY_FAILED = 3
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a service we were asked to run cannot be started
 EXIT_QUEUED = 75  # EX_TEMPFAIL from sysexits.h: cron and supervisors know it means "try later"
 
 
@@ -65,6 +67,12 @@ class VerifyFailed(MauticCtlError):
     """Some configured segments, campaigns or fields are missing in Mautic."""
 
     exit_code = EXIT_VERIFY_FAILED
+
+
+class Unavailable(MauticCtlError):
+    """A server could not be started (its address is in use, or not permitted)."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class Queued(MauticCtlError):

@@ -78,6 +78,9 @@ def emulator(
         token_lifetime=token_lifetime,
         faults=faults,
     )
+    from mautic_ctl.services.serve import listen
+
+    listen(host, port).close()  # a busy port is one line (exit 69), before the banner
     describe(config, f"http://{host}:{port}")
     emulator_server.serve_forever(config, host=host, port=port)
 

@@ -33,10 +33,14 @@ def serve(
     Each delivery is verified over its raw body and recorded in one transaction before the 2xx;
     applying is left to `queue run` (or --apply).
     """
+    from mautic_ctl.cli.output import info
     from mautic_ctl.services.serve import serve_webhooks
 
+    def banner(url: str) -> None:
+        info(f"mautic-ctl webhook receiver on {url} (POST /webhooks/stripe, /webhooks/lemonsqueezy, /events)")
+
     rt = app_context(ctx).runtime(config=config, db=db)
-    serve_webhooks(rt, host=host, port=port, apply=apply)
+    serve_webhooks(rt, host=host, port=port, apply=apply, on_ready=banner)
 
 
 @webhook_app.command("list")
@@ -51,8 +55,13 @@ def list_(
     """Webhook deliveries received, newest first (dead ones keep their body and the reason)."""
     from mautic_ctl.cli.output import emit_json, table
     from mautic_ctl.cli.render import ts
+    from mautic_ctl.errors import InputError
     from mautic_ctl.store.billing import list_deliveries
+    from mautic_ctl.webhooks.recording import RecordStatus
 
+    known = [s.value for s in RecordStatus]
+    if outcome is not None and outcome not in known:
+        raise InputError(f"unknown outcome {outcome!r}; use one of: {', '.join(known)}.")
     rt = app_context(ctx).runtime(config=config, db=db)
     rows = list_deliveries(rt.conn, outcome, limit)
     if as_json:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mautic_ctl.events import Event, Vocabulary
+from mautic_ctl.services.record import record_many
 from mautic_ctl.store import billing, connect, write
 from mautic_ctl.store import queue as q
 from mautic_ctl.webhooks.delivery import delivery_key, normalise_delivery
@@ -61,7 +62,7 @@ class SqliteRecorder:
         return outcome_of(result)
 
     def record_events(self, events: Sequence[Event]) -> list[RecordOutcome]:
-        got = q.enqueue_many(self.conn, events, time.time())
+        got = record_many(self.conn, events)
         return [
             RecordOutcome(RecordStatus.DUPLICATE if g.duplicate else RecordStatus.RECORDED, e.event_id, e.event_id)
             for e, g in zip(events, got, strict=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,12 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from mautic_ctl.errors import InputError
 from mautic_ctl.events import Event, Vocabulary, event_from_json, iter_json_records
-from mautic_ctl.store import queue as q
+from mautic_ctl.services.record import record_many
 
 if TYPE_CHECKING:
     from mautic_ctl.services.runtime import Runtime
-
-CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -52,13 +49,12 @@ def ingest_events(conn: sqlite3.Connection, raw: bytes, vocab: Vocabulary, now: 
     """Validate every record first (one bad record: nothing is recorded), then record a chunk per transaction."""
     events = list(parse_records(raw, vocab, now))
     report = IngestReport()
-    for start in range(0, len(events), CHUNK):
-        for got in q.enqueue_many(conn, events[start : start + CHUNK], time.time()):
-            report.queue_ids.append(got.pk)
-            if got.duplicate:
-                report.duplicates += 1
-            else:
-                report.recorded += 1
+    for got in record_many(conn, events):
+        report.queue_ids.append(got.pk)
+        if got.duplicate:
+            report.duplicates += 1
+        else:
+            report.recorded += 1
     return report
 
 

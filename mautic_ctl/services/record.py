@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +20,29 @@ from mautic_ctl.errors import InputError
 from mautic_ctl.events import Event, EventKind
 from mautic_ctl.store import queue as q
 
+CHUNK = 500  # events per write transaction: short enough never to hold the write lock for long
 
-def record_event(conn: sqlite3.Connection, event: Event) -> q.Enqueued:
-    """Enqueue (or acknowledge a duplicate); refuse an event whose contact nobody could create."""
-    if event.kind is not EventKind.SIGNUP and event.email is None and not q.user_has_email(conn, event.user_id):
-        raise InputError(
-            f"user {event.user_id!r} is unknown to mautic-ctl and no --email was given; "
-            "pass --email so the Mautic contact can be found or created."
-        )
-    return q.enqueue(conn, event, time.time())
+
+def record_many(conn: sqlite3.Connection, events: Sequence[Event]) -> list[q.Enqueued]:
+    """Record events (a duplicate is acknowledged with its first outcome), a chunk per transaction.
+
+    The one way an event enters the queue: the CLI commands, `ingest`, `POST /events` and the demo all
+    come through here. An event whose contact nobody could create (no email, and none known for the
+    user, nor given earlier in the same batch) is refused before anything is written.
+    """
+    emails = {e.user_id for e in events if e.email is not None}
+    for event in events:
+        if event.kind is not EventKind.SIGNUP and event.user_id not in emails:
+            if not q.user_has_email(conn, event.user_id):
+                raise InputError(
+                    f"user {event.user_id!r} is unknown to mautic-ctl and no email was given; "
+                    'pass --email (or an "email" key) so the Mautic contact can be found or created.'
+                )
+            emails.add(event.user_id)
+    got: list[q.Enqueued] = []
+    for start in range(0, len(events), CHUNK):
+        got += q.enqueue_many(conn, events[start : start + CHUNK], time.time())
+    return got
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +91,7 @@ def record(
 
     The one recording use case behind `signup`, `plan-change`, `sync-contact` and the demo.
     """
-    got = record_event(conn, event)
+    (got,) = record_many(conn, [event])
     if got.duplicate or drain is None:
         return as_result(event, got)
     apply_now(conn, db, got.pk, drain)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from mautic_ctl.errors import Unavailable
 from mautic_ctl.services.billing import SqliteRecorder, provider_configs
 from mautic_ctl.services.drain import run_drain
 from mautic_ctl.services.runtime import Runtime
@@ -61,21 +65,40 @@ def build_app(rt: Runtime, *, apply: bool = False) -> tuple[Any, SqliteRecorder,
     return app, recorder, drain
 
 
-def serve_webhooks(rt: Runtime, *, host: str | None, port: int | None, apply: bool) -> None:
-    import uvicorn
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` before anything is printed, so a busy port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise Unavailable(
+                f"cannot listen on {host}:{port}: the address is already in use; "
+                "stop what holds it or choose another --port."
+            ) from None
+        raise Unavailable(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port.") from None
+    return sock
 
-    from mautic_ctl.cli.output import info
+
+def serve_webhooks(
+    rt: Runtime, *, host: str | None, port: int | None, apply: bool, on_ready: Callable[[str], None]
+) -> None:
+    """Serve until interrupted; ``on_ready`` gets the URL once the port is bound (the CLI's banner)."""
+    import uvicorn
 
     if apply:
         rt.settings.require_mautic()
-    app, recorder, drain = build_app(rt, apply=apply)
     host = host or rt.settings.webhook.host
     port = port or rt.settings.webhook.port
-    info(
-        f"mautic-ctl webhook receiver on http://{host}:{port} (POST /webhooks/stripe, /webhooks/lemonsqueezy, /events)"
-    )
+    sock = listen(host, port)
+    app, recorder, drain = build_app(rt, apply=apply)
+    on_ready(f"http://{host}:{port}")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        server.run(sockets=[sock])
     finally:
         if drain:
             drain.stop()

@@ -154,6 +154,8 @@ def create_webhook_app(
             return _error(400, exc.message)
         try:
             outcomes = await run_in_threadpool(recorder.record_events, parsed)
+        except InputError as exc:
+            return _error(400, exc.message)
         except Exception:
             log.exception("could not record %d product events", len(parsed))
             return _error(503, "the events could not be stored; retry later.")

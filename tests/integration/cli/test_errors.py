@@ -64,3 +64,52 @@ def test_malformed_mautic_url_exits_2_and_records_nothing(cli, monkeypatch):
     assert res.code == 2 and "must start with http:// or https://" in res.stderr
     monkeypatch.setenv("MAUTIC_BASE_URL", "http://mautic.example.com")
     assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
+
+
+def _occupied_port() -> tuple[object, int]:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    return sock, sock.getsockname()[1]
+
+
+def test_webhook_serve_on_a_busy_port_is_one_line_and_its_own_exit_code(env):
+    """Issue 9, hard case 6: `webhook serve` on a busy port → one line, exit 69 (EX_UNAVAILABLE), no banner."""
+    from tests.helpers import run_installed
+
+    holder, port = _occupied_port()
+    try:
+        res = run_installed(["webhook", "serve", "--port", str(port)], env, timeout=30)
+    finally:
+        holder.close()
+    assert res.code == 69, res
+    assert res.stdout == ""
+    assert res.stderr.splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the address is already in use; "
+        "stop what holds it or choose another --port."
+    ]
+
+
+def test_emulator_on_a_busy_port_is_one_line_and_its_own_exit_code(env):
+    """Issue 9, hard case 6: `emulator` on a busy port → one line, exit 69, no banner or server log."""
+    from tests.helpers import run_installed
+
+    holder, port = _occupied_port()
+    try:
+        res = run_installed(["emulator", "--port", str(port)], env, timeout=30)
+    finally:
+        holder.close()
+    assert res.code == 69, res
+    assert res.stdout == ""
+    assert len(res.stderr.splitlines()) == 1 and f"127.0.0.1:{port}" in res.stderr
+
+
+def test_webhook_list_with_an_unknown_outcome_is_exit_2(cli):
+    """Issue 9, hard case 8: `webhook list --outcome weird` is refused like `queue list --status weird`."""
+    res = cli("webhook", "list", "--outcome", "weird")
+    assert res.code == 2
+    line = res.stderr.strip()
+    assert line.startswith("error: unknown outcome 'weird'; use one of: recorded, duplicate, ignored, dead")
+    assert len(res.stderr.splitlines()) == 1
