@@ -22,3 +22,6 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     return home
+
+
+from tests.browser import chromium  # noqa: E402,F401  (a real browser for page tests; see tests/browser.py)
