@@ -1,4 +1,5 @@
-"""Replays a recording from ../shared/mautic-recordings against the emulator and compares the answers.
+"""Replays a recording of a real Mautic 5.1.0 (tests/emulator/recordings/) against the emulator and compares
+the answers.
 
 The rules follow the recordings' README: `{{run}}` and friends are substituted (an exact `"{{name}}"`
 value keeps the captured value's type, placeholders may sit in object keys), captures are dotted paths
@@ -24,7 +25,8 @@ import httpx
 
 from mautic_ctl.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME
 
-RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "mautic-recordings"
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+"""Copies of shared/mautic-recordings, kept in the repository so the contract test runs on any checkout."""
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 SQL_TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
