@@ -102,14 +102,13 @@ def where_predicates(state: MauticState, where: Any) -> tuple[list[Predicate], s
             text = entity_decode(",".join(raw) if isinstance(raw, list) else str(raw or ""))
             items = [v.strip() for v in text.split(",")]
             if expr == "in" and col == "email":
-                ids = {state.email_index[v.lower()] for v in items if v.lower() in state.email_index}
+                ids = {i for v in items for i in state.email_index.get(v.lower(), ())}
                 candidates = ids if candidates is None else candidates & ids
             preds.append(_in_pred(get, items, expr == "in"))
             continue
         val = special_chars(raw) if isinstance(raw, str) else raw
         if expr == "eq" and col == "email" and isinstance(val, str):
-            hit = state.email_index.get(val.lower())
-            ids = {hit} if hit is not None else set()
+            ids = set(state.email_index.get(val.lower(), ()))
             candidates = ids if candidates is None else candidates & ids
         preds.append(_pred(get, expr, val))
     return preds, candidates

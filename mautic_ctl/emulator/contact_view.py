@@ -3,7 +3,10 @@
 "new" is the shape of a contact created by the request (int ids, decoded properties, `utmtags: null`);
 "existing" the shape of every other answer (string ids, PHP-serialized properties); "raw" the one a
 batch/edit item that failed validation comes back in (values as raw DB strings, no `fields.all`).
-`View` carries the write-response quirks (O2, O2b) that differ from what a later GET shows.
+`View` carries the write-response quirks (O2, O2b) that differ from what a later GET shows, and
+`bool_strings` the D5 quirk: the contacts list, batch/edit and batch/delete answers print booleans as
+"0"/"1". Numbers without a scale are shown truncated (D1); a single DELETE answer has `fields.all.id`
+null and no tags (D12).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state import Contact, Field, MauticState, iso
+from .state import Contact, DncEntry, Field, MauticState, iso
 from .values import normalized
 
 GROUPS = ("core", "social", "personal", "professional")
@@ -32,6 +35,8 @@ class View:
     shape: str = "existing"
     all_values: dict[str, Any] = field(default_factory=dict)
     core_values: dict[str, Any] = field(default_factory=dict)
+    bool_strings: bool = False
+    """D5: booleans as "0"/"1" strings (contacts list, batch/edit and batch/delete answers)."""
 
 
 def contact_dict(
@@ -57,7 +62,7 @@ def contact_dict(
         "id": None if deleted else contact.id,
         "points": contact.points,
         "color": None,
-        "fields": _fields(state, contact, view, select),
+        "fields": _fields(state, contact, view, select, deleted),
     }
     if minimal:
         return body
@@ -66,12 +71,12 @@ def contact_dict(
             "lastActive": None,
             "owner": dict(OWNER) if contact.owner_id == 1 else None,
             "ipAddresses": [],
-            "tags": [{"id": t, "tag": state.tag_names[t], "description": None} for t in contact.tag_ids],
+            "tags": [] if deleted else [_tag(state, t) for t in contact.tag_ids],
             "utmtags": None if new else [],
             "stage": None,
             "dateIdentified": iso(contact.date_identified),
             "preferredProfileImage": None,
-            "doNotContact": [],
+            "doNotContact": [dnc_dict(e) for e in contact.dnc.values()],
             "frequencyRules": [],
         }
     )
@@ -80,14 +85,36 @@ def contact_dict(
     return body
 
 
-def _fields(state: MauticState, contact: Contact, view: View, select: list[str] | None) -> dict[str, Any]:
+def _tag(state: MauticState, tag_id: int) -> dict[str, Any]:
+    return {"id": tag_id, "tag": state.tag_names[tag_id], "description": None}
+
+
+def dnc_dict(e: DncEntry) -> dict[str, Any]:
+    """A doNotContact entry (DoNotContact::loadApiMetadata list properties)."""
+    return {
+        "id": e.id,
+        "dateAdded": iso(e.date_added),
+        "reason": e.reason,
+        "comments": e.comments,
+        "channel": e.channel,
+        "channelId": e.channel_id,
+    }
+
+
+def _fields(
+    state: MauticState, contact: Contact, view: View, select: list[str] | None, deleted: bool
+) -> dict[str, Any]:
     groups: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
     drop_nulls = select is not None
-    every: dict[str, Any] = {"id": str(contact.id)}
+    every: dict[str, Any] = {"id": None if deleted else str(contact.id)}
     for f in state.ordered_fields():
         if not f.is_published:
             continue
         stored = contact.get(f.alias)
+        if f.alias != "points":
+            stored = f.shown(stored)
+            if view.bool_strings and f.type == "boolean" and isinstance(stored, int):
+                stored = str(int(stored))
         if select is not None and (f.alias not in select or stored is None):
             continue
         entry = _entry(f, contact, stored, view)

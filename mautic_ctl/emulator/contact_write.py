@@ -2,9 +2,12 @@
 
 It reproduces, in this order, what Mautic 5.1.0 does with a payload: 500 for the inputs that throw
 (a stage id, nested tags, string frequencyRules, an array email), silent dropping of unknown aliases,
-of "" / null (unless overwriteWithBlank) and of values whose int cast is 0 (POST/PATCH only),
-per-field validation (400), the unique-email check (422), then the save. PUT forces overwriteWithBlank
-and blanks every field it was not sent; so does a POST upsert that sends overwriteWithBlank (O19).
+of "" / null (unless overwriteWithBlank) and of values whose int cast is 0 (POST/PATCH on an existing
+contact only: a contact being created keeps them, D3), per-field validation (400), the unique-email
+check (422), then the save. PUT forces overwriteWithBlank and blanks every field it was not sent, points
+included (D6); so does a POST upsert that sends overwriteWithBlank (O19). A write that changes nothing
+leaves dateModified alone, and dateIdentified is set only once the contact has a name, an email, a
+company or a social field (D10).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ SPECIAL_KEYS = frozenset(
     }
 )
 UNIQUE = "This field must be unique."
+IDENTIFYING = frozenset({"firstname", "lastname", "email", "company"})
 
 
 @dataclass
@@ -66,7 +70,7 @@ class ContactWriter:
         _reject_throwing(params)
         created = contact is None
         owb = method == "PUT" or truthy(params.get("overwriteWithBlank"))
-        changes, bools = self._field_changes(params, method, owb)
+        changes, bools = self._field_changes(params, method, owb, created)
         blank_all = owb and (method == "PUT" or (method == "POST" and not created))
         if blank_all:
             for f in self.state.fields.values():
@@ -75,24 +79,43 @@ class ContactWriter:
         target = contact if contact is not None else Contact(id=0)
         self._check_unique(target, changes)
         before = dict(target.values)
+        fingerprint = _fingerprint(target)
         now = utcnow()
         if created:
             target.id = self.state.next_id("contact")
             target.date_added = now
             target.created_by = self.actor
-            self.state.contacts[target.id] = target
-        else:
-            target.date_modified = now
-            target.modified_by = self.actor
+            self.state.add_contact(target)
         for alias, value in changes.items():
             self._set(target, alias, value)
+        points_before = target.points
+        if blank_all and not created:
+            target.points = 0  # D6: a full-replace write resets the points too
         self._specials(target, params)
-        if target.date_identified is None and target.values:
+        if not created and _fingerprint(target) != fingerprint:
+            target.date_modified = now
+            target.modified_by = self.actor
+        if target.date_identified is None and self._identified(target):
             target.date_identified = now
-        return WriteResult(target, created, self._view(target, created, before, bools, owb))
+        view = self._view(target, created, before, bools, owb)
+        if blank_all and method == "POST" and points_before:
+            # D6: the upsert answer shows fields.core.points.value null when it reset points (recording
+            # 02#19 shows 0 where there was nothing to reset)
+            view.core_values["points"] = None
+        return WriteResult(target, created, view)
+
+    def _identified(self, contact: Contact) -> bool:
+        """D10: a name, an email, a company or any social field makes a contact identified."""
+        for alias, value in contact.values.items():
+            f = self.state.field_by_alias.get(alias)
+            if value not in (None, "") and (alias in IDENTIFYING or (f is not None and f.group == "social")):
+                return True
+        return False
 
     # ---- steps ---------------------------------------------------------------------------------------
-    def _field_changes(self, params: dict[str, Any], method: str, owb: bool) -> tuple[dict[str, Any], set[str]]:
+    def _field_changes(
+        self, params: dict[str, Any], method: str, owb: bool, created: bool
+    ) -> tuple[dict[str, Any], set[str]]:
         changes: dict[str, Any] = {}
         bools: set[str] = set()
         violations: list[tuple[str, str]] = []
@@ -106,8 +129,8 @@ class ContactWriter:
                 if owb:
                     changes[alias] = None
                 continue
-            if method != "PUT" and f.type != "boolean" and _casts_to_zero(raw):
-                continue
+            if method != "PUT" and not created and f.type != "boolean" and _casts_to_zero(raw):
+                continue  # D3: only an existing contact drops zero-like values
             value, problem = coerce(f, raw)
             if problem is not None:
                 violations.append((alias, problem))
@@ -124,7 +147,7 @@ class ContactWriter:
         if email is None:
             return
         other = self.state.contact_by_email(email)
-        if other is not None and other is not target:
+        if other is not None and other is not target and other.id != target.id:
             raise ValidationFailed([("email", UNIQUE)], code=422)
 
     def _set(self, contact: Contact, alias: str, value: Any) -> None:
@@ -197,6 +220,18 @@ class ContactWriter:
                 view.core_values[f.alias] = blank
                 view.all_values[f.alias] = blank if before.get(f.alias) is None or f.type == "number" else None
         return view
+
+
+def _fingerprint(contact: Contact) -> tuple[Any, ...]:
+    """Everything a contact write can change, to tell a write that changed nothing (D10)."""
+    return (
+        dict(contact.values),
+        contact.points,
+        list(contact.tag_ids),
+        contact.owner_id,
+        list(contact.company_ids),
+        dict(contact.dnc),
+    )
 
 
 def _blank(f: Field) -> Any:

@@ -1,4 +1,11 @@
-"""/api/contacts handlers: list, get, upsert, edit, batch new/edit/delete, delete, memberships."""
+"""/api/contacts handlers: list, get, upsert, edit, batch new/edit/delete, delete, memberships.
+
+batch/edit pairs payloads with contacts the way Mautic 5.1.0's BatchIdToEntityHelper does: the found
+contacts are keyed by the position of their id among the items that *have* an id, so an id-less item
+takes the next item's contact and every later payload lands one contact late (D8), and a contact
+named twice is the same (detached) object twice, whose second save inserts a copy (D7). Answers are
+PHP arrays in insertion order, so they print as objects when keys come out of order (D9).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,14 @@ from .contact_query import run_query
 from .contact_view import View, contact_dict
 from .contact_write import ContactWriter
 from .context import Ctx, php_array
-from .errors import ApiError, ServerError, api_response, not_found
+from .errors import CONTACT_NOT_FOUND, ApiError, ServerError, api_response, not_found
 from .php import truthy
 from .seed import company_field_template
-from .state import Contact, iso
+from .state import Contact, iso, utcnow
 
 ITEM_NOT_FOUND = {"message": "Item was not found.", "code": 404, "type": "api"}
+ID_MISSING = {"message": "mautic.api.call.id_missing", "code": 400, "type": "api"}
+"""D8: setBatchError with a message Mautic has no translation for."""
 
 
 def _contact(ctx: Ctx) -> Contact:
@@ -30,14 +39,18 @@ def _select(ctx: Ctx) -> list[str] | None:
     if raw is None:
         return None
     values = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else str(raw).split(",")
-    return [str(v).strip() for v in values]
+    select = [str(v).strip() for v in values]
+    if "id" not in select:
+        raise ServerError()  # D11: the hydration needs the id column
+    return select
 
 
 def list_contacts(ctx: Ctx) -> Response:
+    select = _select(ctx)
     total, rows = run_query(ctx.state, ctx.query)
     minimal = truthy(ctx.query.get("minimal"))
-    select = _select(ctx)
-    body = {str(c.id): contact_dict(ctx.state, c, minimal=minimal, select=select) for c in rows}
+    view = View(bool_strings=True)  # D5
+    body = {str(c.id): contact_dict(ctx.state, c, view, minimal=minimal, select=select) for c in rows}
     return api_response({"total": str(total), "contacts": body})
 
 
@@ -68,7 +81,7 @@ def edit_contact(ctx: Ctx) -> Response:
 
 def delete_contact(ctx: Ctx) -> Response:
     contact = _contact(ctx)
-    body = contact_dict(ctx.state, contact, deleted=True)
+    body = contact_dict(ctx.state, contact, deleted=True)  # D12: id and fields.all.id null, no tags
     ctx.state.delete_contact(contact.id)
     return api_response({"contact": body})
 
@@ -109,30 +122,97 @@ def batch_new(ctx: Ctx) -> Response:
 
 
 def batch_edit(ctx: Ctx) -> Response:
-    items = _batch_payload(ctx)
-    writer = ContactWriter(ctx.state, ctx.actor)
-    contacts: dict[int, Any] = {}
+    items = [item if isinstance(item, dict) else {} for item in _batch_payload(ctx)]
+    state = ctx.state
+    writer = ContactWriter(state, ctx.actor)
     errors: dict[int, Any] = {}
-    codes: list[int] = []
+    paired = _pair_with_contacts(state, items, errors)
+    contacts: dict[int, Contact] = dict(paired)
+    views: dict[int, View] = {}
+    codes: dict[int, int] = {}
+    saved: set[int] = set()
     for i, item in enumerate(items):
-        item = item if isinstance(item, dict) else {}
-        raw_id = item.get("id")
-        contact = ctx.state.contacts.get(_as_id(raw_id)) if raw_id not in (None, "") else None
-        if contact is None and (raw_id in (None, "") or ctx.method == "PATCH"):
-            codes.append(404)
+        contact = paired.get(i)
+        if contact is None and ctx.method == "PATCH":
+            contacts.pop(i, None)
             errors[i] = dict(ITEM_NOT_FOUND)
+            codes[i] = 404
             continue
+        twice = contact is not None and contact.id in saved
+        target = _detached_copy(contact) if twice and contact is not None else contact
         try:
-            result = writer.apply(contact, item, ctx.method)
+            result = writer.apply(target, item, ctx.method)
         except ApiError as exc:
-            codes.append(exc.code)
             errors[i] = exc.batch_item()
+            codes[i] = exc.code
             if contact is not None:
-                contacts[i] = contact_dict(ctx.state, contact, View(shape="raw"))
+                views[i] = View(shape="raw")
             continue
-        codes.append(201 if result.created else 200)
-        contacts[i] = contact_dict(ctx.state, result.contact, result.view)
-    return api_response(_batch_body(contacts, codes, errors))
+        if twice:
+            _insert_copy(state, result.contact)  # D7: a second contact with the same email
+        saved.add(result.contact.id)
+        views[i] = _batch_view(result.view)
+        for j in [j for j, c in contacts.items() if twice and c is contact] + [i]:
+            contacts[j] = result.contact  # one PHP object, printed alike at every position it holds
+            views[j] = views[i]
+        codes[i] = errors[i]["code"] if i in errors else 201 if result.created else 200
+    body_contacts = {i: contact_dict(state, c, views.get(i, View(bool_strings=True))) for i, c in contacts.items()}
+    return api_response(_batch_body(body_contacts, [codes[i] for i in range(len(items))], errors))
+
+
+def _pair_with_contacts(state: Any, items: list[dict[str, Any]], errors: dict[int, Any]) -> dict[int, Contact]:
+    """BatchIdToEntityHelper: the n-th found contact goes to the n-th item of the request (D8).
+
+    The positions count the items that have an id, so after an id-less item (a 400
+    `mautic.api.call.id_missing` error) every contact slides one item earlier; an unknown id keeps its
+    position and pairs with nothing. With no id at all in the request nothing is paired and no
+    id_missing error is recorded.
+    """
+    ids = [item.get("id") for item in items]
+    if all(raw in (None, "") for raw in ids):
+        return {}
+    paired: dict[int, Contact] = {}
+    position = 0
+    for i, raw in enumerate(ids):
+        if raw in (None, ""):
+            errors[i] = dict(ID_MISSING)
+            continue
+        contact = state.contacts.get(_as_id(raw))
+        if contact is not None:
+            paired[position] = contact
+        position += 1
+    return paired
+
+
+def _detached_copy(contact: Contact) -> Contact:
+    """The contact object after Doctrine detached it: saving it again inserts a new row (D7)."""
+    return Contact(
+        id=contact.id,
+        values=dict(contact.values),
+        points=contact.points,
+        tag_ids=list(contact.tag_ids),
+        owner_id=contact.owner_id,
+        date_added=contact.date_added,
+        date_identified=contact.date_identified,
+        created_by=contact.created_by,
+        dnc=dict(contact.dnc),
+        detached=True,
+    )
+
+
+def _insert_copy(state: Any, copy: Contact) -> None:
+    copy.id = state.next_id("contact")
+    copy.detached = False
+    state.add_contact(copy)
+
+
+def _batch_view(view: View) -> View:
+    """batch/edit answers print booleans as "0"/"1" strings rather than the PATCH echo (D5)."""
+    view.bool_strings = True
+    for values in (view.all_values, view.core_values):
+        for alias in [a for a, v in values.items() if isinstance(v, bool)]:
+            del values[alias]
+    return view
 
 
 def _as_id(raw: Any) -> int:
@@ -154,10 +234,11 @@ def batch_delete(ctx: Ctx) -> Response:
         raise ApiError(500, f"A max of {ctx.batch_max} entities are supported at a time.")
     ctx.items = len(ids)
     deleted: dict[int, Any] = {}
-    for cid in (_as_id(i) for i in ids):
+    for position, cid in enumerate(_as_id(i) for i in ids):
         contact = ctx.state.contacts.get(cid)
         if contact is not None:
-            deleted[len(deleted)] = contact_dict(ctx.state, contact, deleted=True)
+            # D9: keyed by the position in `ids`, real ids kept; D5: booleans as strings
+            deleted[position] = contact_dict(ctx.state, contact, View(bool_strings=True))
             ctx.state.delete_contact(cid)
     return api_response({"contacts": php_array(deleted)})
 
@@ -252,3 +333,61 @@ def _company_dict(company_id: int, name: str) -> dict[str, Any]:
         every[row["alias"]] = value
     groups["all"] = every
     return {"id": company_id, "score": 0, "fields": groups}
+
+
+def add_dnc(ctx: Ctx) -> Response:
+    """POST /contacts/{id}/dnc/{channel}/add (§5.7): reason defaults to 3, 0 is refused."""
+    contact = _contact(ctx)
+    body = ctx.body if isinstance(ctx.body, dict) else {}
+    reason = _php_int(body.get("reason", MANUAL))
+    if reason == 0:
+        raise ApiError(400, "Invalid reason code given", ["Reason code needs to be an integer and higher than 0."])
+    channel_id = _php_int(body.get("channelId")) or None
+    comments = str(body.get("comments") or "")
+    if ctx.state.add_dnc(contact, ctx.args["channel"], reason, comments, channel_id):
+        contact.date_modified = utcnow()
+        contact.modified_by = ctx.actor
+    return api_response({"contact": contact_dict(ctx.state, contact)})
+
+
+def remove_dnc(ctx: Ctx) -> Response:
+    """POST /contacts/{id}/dnc/{channel}/remove: `recordFound` says whether an entry was deleted."""
+    contact = _contact(ctx)
+    found = contact.dnc.pop(str(ctx.args["channel"]), None) is not None
+    return api_response({"recordFound": found, "contact": contact_dict(ctx.state, contact)})
+
+
+def adjust_points(ctx: Ctx) -> Response:
+    """POST /contacts/{id}/points/{operator}/{delta} (PointApiController): a logged, relative change."""
+    contact = ctx.state.contacts.get(ctx.args["id"])
+    if contact is None:
+        raise ApiError(404, CONTACT_NOT_FOUND)
+    delta = ctx.args["delta"]
+    if delta:
+        before = contact.points
+        contact.points = POINT_OPERATORS[str(ctx.args["operator"])](before, delta)
+        if contact.points != before:
+            contact.date_modified = utcnow()
+            contact.modified_by = ctx.actor
+    return api_response({"success": 1})
+
+
+POINT_OPERATORS = {
+    "plus": lambda points, delta: points + delta,
+    "minus": lambda points, delta: points - delta,
+    "times": lambda points, delta: points * delta,
+    "divide": lambda points, delta: int(points / delta),
+    "set": lambda points, delta: delta,
+}
+"""Lead::adjustPoints; a zero delta changes nothing."""
+MANUAL = 3
+
+
+def _php_int(raw: Any) -> int:
+    """PHP's (int) cast of a request value."""
+    if isinstance(raw, bool):
+        return int(raw)
+    try:
+        return int(float(raw))
+    except (TypeError, ValueError):
+        return 0

@@ -19,7 +19,8 @@ class Ctx:
     query: dict[str, Any]
     body: Any
     """Decoded JSON (any type) or form fields; {} when the body was not parseable (e.g. text/plain)."""
-    args: dict[str, int] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    """Path parameters: ints for ids, strings for `{channel}` and `{operator}`."""
     batch_max: int = 200
     items: int = 0
     """How many entities the call touched, for the cost profile (batch size, ids added)."""

@@ -69,6 +69,13 @@ class Field:
         except (TypeError, ValueError):
             return None
 
+    def shown(self, stored: Any) -> Any:
+        """A stored value as answers show it: fixNumbers casts a number without a scale with (int),
+        truncating toward zero, while the database keeps the fraction (D1)."""
+        if stored is None or self.type != "number" or isinstance(stored, str | bool):
+            return stored
+        return int(stored) if not self.scale else float(stored)
+
 
 @dataclass
 class Contact:
@@ -85,11 +92,27 @@ class Contact:
     date_identified: datetime | None = None
     created_by: Actor | None = None
     modified_by: Actor | None = None
+    dnc: dict[str, DncEntry] = field(default_factory=dict)
+    """Do-not-contact entries by channel (lead_donotcontact rows)."""
+    detached: bool = False
+    """A copy of a stored contact that is being saved again (D7); not in the state's indexes yet."""
 
     def get(self, alias: str) -> Any:
         if alias == "points":
             return self.points
         return self.values.get(alias)
+
+
+@dataclass
+class DncEntry:
+    """A lead_donotcontact row; reason 1 unsubscribed, 2 bounced, 3 manual (§5.7)."""
+
+    id: int
+    channel: str
+    reason: int
+    comments: str
+    channel_id: int | None
+    date_added: datetime
 
 
 @dataclass

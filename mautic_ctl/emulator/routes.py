@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 
@@ -26,8 +27,17 @@ class Route:
     pattern: re.Pattern[str]
 
 
+DIGITS = r"\d+"
+TEXT_PARAMS = {"channel": r"[A-Za-z0-9_.-]+", "operator": r"plus|minus|times|divide|set"}
+"""Path parameters that are not digits; every other `{name}` only matches digits, like Mautic's router."""
+
+
 def _route(methods: str, template: str, handler: Handler) -> Route:
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>\\d+)", template)
+    def param(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"(?P<{name}>{TEXT_PARAMS.get(name, DIGITS)})"
+
+    regex = re.sub(r"\{(\w+)\}", param, template)
     return Route(frozenset(methods.split("|")), template, handler, re.compile(f"^{regex}$"))
 
 
@@ -44,6 +54,9 @@ ROUTES: list[Route] = [
     _route("GET", "/api/contacts/{id}/segments", contacts.contact_segments),
     _route("GET", "/api/contacts/{id}/campaigns", contacts.contact_campaigns),
     _route("GET", "/api/contacts/{id}/companies", contacts.contact_companies),
+    _route("POST", "/api/contacts/{id}/dnc/{channel}/add", contacts.add_dnc),
+    _route("POST", "/api/contacts/{id}/dnc/{channel}/remove", contacts.remove_dnc),
+    _route("POST", "/api/contacts/{id}/points/{operator}/{delta}", contacts.adjust_points),
     _route("GET", "/api/companies", contacts.list_companies),
     _route("GET", "/api/segments", segments.list_segments),
     _route("POST", "/api/segments/new", segments.new_segment),
@@ -69,12 +82,12 @@ ROUTES: list[Route] = [
 ]
 
 
-def match(method: str, path: str) -> tuple[Route, dict[str, int]] | None:
+def match(method: str, path: str) -> tuple[Route, dict[str, Any]] | None:
     """The route serving (method, path), with its integer arguments; None means router 404."""
     for route in ROUTES:
         found = route.pattern.match(path)
         if found and method in route.methods:
-            return route, {k: int(v) for k, v in found.groupdict().items()}
+            return route, {k: v if k in TEXT_PARAMS else int(v) for k, v in found.groupdict().items()}
     return None
 
 

@@ -170,19 +170,23 @@ def add_contact(ctx: Ctx) -> Response:
 
 
 def remove_contact(ctx: Ctx) -> Response:
-    segment = _usable(ctx)
+    """Removal checks the contact before the segment's published state: a missing contact is 404 even on
+    an unpublished segment (D13)."""
+    segment = _segment(ctx)
     if ctx.args["cid"] not in ctx.state.contacts:
         raise ApiError(404, CONTACT_NOT_FOUND)
+    segment = _usable(ctx)
     ctx.state.segment_remove(segment.id, ctx.args["cid"])
     return api_response({"success": 1})
 
 
 def add_contacts(ctx: Ctx) -> Response:
-    """POST /segments/{id}/contacts/add: ids must be a JSON array in the body (§6)."""
-    segment = _usable(ctx)
+    """POST /segments/{id}/contacts/add: ids must be a JSON array in the body (§6); a request without
+    `ids` is a 400 before the segment is even looked up (D13)."""
     ids = ctx.body.get("ids") if isinstance(ctx.body, dict) else None
-    if ids is None or (isinstance(ctx.body, dict) and "ids" not in ctx.body):
+    if ids is None:
         raise ApiError(400, BAD_REQUEST)
+    segment = _usable(ctx)
     details: dict[str, Any] = {}
     if isinstance(ids, list):
         ctx.items = len(ids)

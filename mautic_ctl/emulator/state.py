@@ -21,6 +21,7 @@ from .model import (
     CampaignMember,
     Company,
     Contact,
+    DncEntry,
     Field,
     Segment,
     SegmentMember,
@@ -36,6 +37,7 @@ __all__ = [
     "CampaignMember",
     "Company",
     "Contact",
+    "DncEntry",
     "Field",
     "MauticState",
     "Segment",
@@ -58,7 +60,8 @@ class MauticState:
         self.field_by_alias: dict[str, Field] = {}
         self._ordered: list[Field] | None = None
         self.contacts: dict[int, Contact] = {}
-        self.email_index: dict[str, int] = {}
+        self.email_index: dict[str, set[int]] = {}
+        """Lower-cased email -> ids: real Mautic can end up with two contacts on one email (D7)."""
         self.segments: dict[int, Segment] = {}
         self.segment_members: dict[tuple[int, int], SegmentMember] = {}
         self.segments_by_contact: dict[int, set[int]] = {}
@@ -71,7 +74,11 @@ class MauticState:
         self.tag_names: dict[int, str] = {}
         self.companies: dict[int, Company] = {}
         self.contact_companies: dict[int, list[tuple[int, datetime]]] = {}
-        self._ids = {k: itertools.count(1) for k in ("contact", "segment", "campaign", "event", "tag", "company")}
+        self.restarts_expected = False
+        """Set by a test that means to restart a campaign; `double_entries()` then reports nothing."""
+        self._ids = {
+            k: itertools.count(1) for k in ("contact", "segment", "campaign", "event", "tag", "company", "dnc")
+        }
         self._field_ids = itertools.count(1)
 
     # ---- id allocation -------------------------------------------------------------------------------
@@ -115,33 +122,66 @@ class MauticState:
 
     # ---- contacts ------------------------------------------------------------------------------------
     def contact_by_email(self, email: str) -> Contact | None:
-        """Case-insensitive email lookup, like MySQL's *_ci collation."""
-        cid = self.email_index.get(email.strip().lower())
-        return self.contacts.get(cid) if cid is not None else None
+        """Case-insensitive email lookup, like MySQL's *_ci collation; the newest contact wins (§5.3)."""
+        ids = self.email_index.get(email.strip().lower())
+        return self.contacts.get(max(ids)) if ids else None
+
+    def ids_by_email(self, email: str) -> set[int]:
+        """Every contact id holding this email (more than one only after a D7 batch)."""
+        return set(self.email_index.get(email.strip().lower(), ()))
+
+    def add_contact(self, contact: Contact) -> None:
+        """Store a new contact and index the email it already holds."""
+        self.contacts[contact.id] = contact
+        email = contact.values.get("email")
+        if email is not None:
+            self.email_index.setdefault(email.lower(), set()).add(contact.id)
+
+    def _unindex_email(self, contact: Contact) -> None:
+        old = contact.values.get("email")
+        if old is None:
+            return
+        ids = self.email_index.get(old.lower())
+        if ids is not None:
+            ids.discard(contact.id)
+            if not ids:
+                del self.email_index[old.lower()]
 
     def set_email(self, contact: Contact, email: str | None) -> None:
-        old = contact.values.get("email")
-        if old is not None and self.email_index.get(old.lower()) == contact.id:
-            del self.email_index[old.lower()]
+        if not contact.detached:
+            self._unindex_email(contact)
         if email is None:
             contact.values.pop("email", None)
         else:
             contact.values["email"] = email
-            self.email_index[email.lower()] = contact.id
+            if contact.id in self.contacts and not contact.detached:
+                self.email_index.setdefault(email.lower(), set()).add(contact.id)
+
+    def duplicate_emails(self) -> dict[str, set[int]]:
+        """Emails held by more than one contact: what a D7 batch leaves behind (for tests)."""
+        with self.lock:
+            return {email: set(ids) for email, ids in self.email_index.items() if len(ids) > 1}
 
     def delete_contact(self, contact_id: int) -> Contact | None:
         contact = self.contacts.pop(contact_id, None)
         if contact is None:
             return None
-        email = contact.values.get("email")
-        if email is not None and self.email_index.get(email.lower()) == contact_id:
-            del self.email_index[email.lower()]
+        self._unindex_email(contact)
         for sid in self.segments_by_contact.pop(contact_id, set()):
             self.segment_members.pop((sid, contact_id), None)
         for camp in self.campaigns_by_contact.pop(contact_id, set()):
             self.campaign_members.pop((camp, contact_id), None)
         self.contact_companies.pop(contact_id, None)
         return contact
+
+    def add_dnc(self, contact: Contact, channel: str, reason: int, comments: str, channel_id: int | None) -> bool:
+        """DoNotContact::addDncForContact: same reason is a no-op, a contact's own unsubscribe (1) is
+        never overridden, any other reason replaces the entry. Returns True when something changed."""
+        entry = contact.dnc.get(channel)
+        if entry is not None and (entry.reason == reason or entry.reason == 1):
+            return False
+        contact.dnc[channel] = DncEntry(self.next_id("dnc"), channel, reason, comments, channel_id, utcnow())
+        return True
 
     def tag_id(self, name: str) -> int:
         tid = self.tags.get(name)
@@ -267,6 +307,17 @@ class MauticState:
         return campaign
 
     # ---- inspection helpers for tests (safe to call from another thread) ----------------------------
+    def double_entries(self) -> list[CampaignEntry]:
+        """Entries at rotation 2 or more: a contact that (re)started a campaign it was already in.
+
+        A restartable campaign runs its events again for such a contact, so outside a test that asks
+        for a restart (`restarts_expected`) every one of these is a duplicate welcome mail.
+        """
+        with self.lock:
+            if self.restarts_expected:
+                return []
+            return [e for rows in self.campaign_entries.values() for e in rows if e.rotation >= 2]
+
     def campaign_rotation(self, campaign_id: int, contact_id: int) -> int:
         """Current rotation of (campaign, contact): 0 when never a member."""
         with self.lock:
@@ -289,7 +340,17 @@ class MauticState:
             return {c.id for c, _ in self.active_campaigns(contact_id)}
 
     def field_value(self, email: str, alias: str) -> Any:
-        """Stored value of a contact's field, looked up by email."""
+        """A contact's field value as every API answer shows it (D1 truncation included), by email."""
+        with self.lock:
+            contact = self.contact_by_email(email)
+            if contact is None:
+                return None
+            f = self.field_by_alias.get(alias)
+            value = contact.get(alias)
+            return value if f is None or alias == "points" else f.shown(value)
+
+    def stored_value(self, email: str, alias: str) -> Any:
+        """A contact's field value as the database keeps it (a number without scale keeps its fraction, D1)."""
         with self.lock:
             contact = self.contact_by_email(email)
             return None if contact is None else contact.get(alias)

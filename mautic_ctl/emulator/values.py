@@ -1,14 +1,27 @@
 """Turning a request value into what Mautic 5.1.0 stores for a field, or the violation it reports.
 
-Scenarios 04 and 06 settle the rules: numbers round (to int without a scale), datetimes lose their
-seconds and offsets become UTC, unparseable dates are silently skipped, select values outside the
-options and non-numeric numbers give 400, text is capped by the field's charLengthLimit (and 191 for
-`text`), booleans go through filter_var.
+Scenarios 04 and 06 and the second pass (D1-D4, D13 of the fact sheet) settle the rules: a number field
+without a scale keeps the fraction in the database but shows it truncated (D1); with a scale it is
+rounded by the field's `roundmode`, toward +infinity when none is set (D2); text is trimmed (D4);
+datetimes lose their seconds and offsets become UTC, unparseable dates are silently skipped, select
+values outside the options and non-numeric numbers give 400, text is capped by the field's
+charLengthLimit (and 191 for `text`), an email whose local part is over 64 characters is invalid (D13),
+booleans go through filter_var.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
 from typing import Any
 
 from .errors import ServerError
@@ -27,16 +40,35 @@ def too_long(limit: int) -> str:
 
 
 def is_blank(value: Any) -> bool:
-    """Mautic's "empty" for overwriteWithBlank purposes: null and the empty string."""
-    return value is None or value == "" or value == []
+    """Mautic's "empty" for overwriteWithBlank purposes: null and the empty string (after trimming, D4)."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+ROUND_MODES = {
+    0: ROUND_CEILING,
+    1: ROUND_DOWN,
+    2: ROUND_UP,
+    3: ROUND_FLOOR,
+    4: ROUND_HALF_EVEN,
+    5: ROUND_HALF_DOWN,
+    6: ROUND_HALF_UP,
+}
+"""Symfony's NumberToLocalizedStringTransformer modes by the number a field's `roundmode` holds; an unset
+mode is 0, ROUND_CEILING, which is why 3.14159 is stored as 3.15 and -1.239 as -1.23 (D2)."""
 
 
 def round_number(f: Field, raw: Any) -> int | float:
-    """ROUND_HALF_UP to the field's scale; no scale means an int (O12)."""
+    """What the database keeps: the exact number without a scale (D1), rounded by roundmode with one (D2)."""
+    number = Decimal(str(raw).strip())
     scale = f.scale
-    quantum = Decimal(1).scaleb(-(scale or 0))
-    number = Decimal(str(raw).strip()).quantize(quantum, rounding=ROUND_HALF_UP)
-    return int(number) if not scale else float(number)
+    if not scale:
+        return int(number) if number == number.to_integral_value() else float(number)
+    mode = f.properties.get("roundmode") if isinstance(f.properties, dict) else None
+    try:
+        rounding = ROUND_MODES.get(int(mode), ROUND_CEILING) if mode not in (None, "") else ROUND_CEILING
+    except (TypeError, ValueError):
+        rounding = ROUND_CEILING
+    return float(number.quantize(Decimal(1).scaleb(-scale), rounding=rounding))
 
 
 def select_values(f: Field) -> list[str]:
@@ -79,10 +111,10 @@ def coerce(f: Field, raw: Any) -> tuple[Any, str | None]:
         if any(str(i) not in allowed for i in items):
             return SKIP, NOT_VALID
         return "|".join(str(i) for i in items), None
-    text = _as_text(raw)
+    text = _as_text(raw).strip()
     if kind == "email":
-        text = sanitize_email(text.strip())
-        if not valid_email(text):
+        text = sanitize_email(text)
+        if not valid_email(text) or len(text.partition("@")[0]) > 64:
             return SKIP, f"{text} is invalid."
     if kind == "select" and text not in select_values(f):
         return SKIP, NOT_VALID

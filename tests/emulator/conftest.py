@@ -67,14 +67,20 @@ def mautic() -> Iterator[Mautic]:
     m.close()
 
 
+class MauticFactory:
+    """Builds emulators for one test; `made` lets the suite-wide rotation guard inspect each of them."""
+
+    def __init__(self) -> None:
+        self.made: list[Mautic] = []
+
+    def __call__(self, config: EmulatorConfig | None = None) -> Mautic:
+        self.made.append(Mautic(config))
+        return self.made[-1]
+
+
 @pytest.fixture
-def make_mautic() -> Iterator[Any]:
-    made: list[Mautic] = []
-
-    def make(config: EmulatorConfig | None = None) -> Mautic:
-        made.append(Mautic(config))
-        return made[-1]
-
-    yield make
-    for m in made:
+def make_mautic() -> Iterator[MauticFactory]:
+    factory = MauticFactory()
+    yield factory
+    for m in factory.made:
         m.close()

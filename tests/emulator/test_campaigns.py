@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mautic_ctl.emulator import SEED_CAMPAIGNS, SEED_SEGMENTS
 
 from .conftest import Mautic
@@ -23,6 +25,7 @@ def _no_restart_campaign(mautic: Mautic) -> int:
     return response.json()["campaign"]["id"]
 
 
+@pytest.mark.campaign_restart
 def test_re_adding_a_member_restarts_only_when_allowed(mautic: Mautic) -> None:
     """Seed campaigns allow restarts: a second add is rotation 2; allowRestart=false makes it a no-op."""
     cid = mautic.new_contact(email="c@example.com")
@@ -36,6 +39,7 @@ def test_re_adding_a_member_restarts_only_when_allowed(mautic: Mautic) -> None:
     assert mautic.state.campaign_rotation(once, cid) == 1 and len(mautic.state.entries(once, cid)) == 1
 
 
+@pytest.mark.campaign_restart
 def test_add_after_manual_removal_always_restarts(mautic: Mautic) -> None:
     """remove sets manually_removed; a later add starts rotation + 1 even when allowRestart is false."""
     once = _no_restart_campaign(mautic)
@@ -95,6 +99,7 @@ def test_delete_is_immediate(mautic: Mautic) -> None:
     assert mautic.get("/api/campaigns", params={"search": f"ids:{WELCOME}"}).json() == {"total": 0, "campaigns": []}
 
 
+@pytest.mark.campaign_restart
 def test_console_hooks_enrol_and_trigger_once_per_rotation(mautic: Mautic) -> None:
     """campaigns:update enrols source members (not manually removed ones); trigger runs events once per rotation."""
     once = _no_restart_campaign(mautic)
@@ -111,3 +116,16 @@ def test_console_hooks_enrol_and_trigger_once_per_rotation(mautic: Mautic) -> No
     mautic.post(f"/api/campaigns/{once}/contact/{cid}/add")
     mautic.emulator.console(f"mautic:campaigns:trigger -i {once}")
     assert mautic.state.contacts[cid].points == 10
+
+
+def test_double_entries_lists_every_restart_until_a_test_expects_them(mautic: Mautic) -> None:
+    """The guard behind `no_unasked_campaign_restart`: a second add to a restartable campaign is an entry
+    at rotation 2, reported by `double_entries()`; `restarts_expected` silences it."""
+    cid = mautic.new_contact(email="guard@example.com")
+    mautic.post(f"/api/campaigns/1/contact/{cid}/add")
+    assert mautic.state.double_entries() == []
+    mautic.post(f"/api/campaigns/1/contact/{cid}/add")
+    [entry] = mautic.state.double_entries()
+    assert (entry.campaign_id, entry.contact_id, entry.rotation) == (1, cid, 2)
+    mautic.state.restarts_expected = True
+    assert mautic.state.double_entries() == []

@@ -104,7 +104,8 @@ def test_paging_minimal_and_select(mautic: Mautic) -> None:
     assert len(mautic.get("/api/contacts", params={"limit": "0"}).json()["contacts"]) == 5
     minimal = mautic.get("/api/contacts", params={"minimal": "1", "limit": "1"}).json()["contacts"]["1"]
     assert "tags" not in minimal and "fields" in minimal
-    chosen = mautic.get("/api/contacts", params=[("select[]", "email"), ("limit", "1")]).json()["contacts"]["1"]
+    select = [("select[]", "email"), ("select[]", "id"), ("limit", "1")]
+    chosen = mautic.get("/api/contacts", params=select).json()["contacts"]["1"]
     assert chosen["fields"]["all"] == {"id": "1", "email": "p0@example.com"}
 
 
@@ -186,14 +187,15 @@ def test_invalid_email_is_400(mautic: Mautic) -> None:
 
 
 def test_field_types_are_coerced_like_mautic(mautic: Mautic) -> None:
-    """Numbers round (int without scale), datetimes lose seconds and go to UTC, bad dates are ignored."""
+    """Numbers without a scale show truncated (D1), datetimes lose seconds and go to UTC, bad dates are ignored."""
     cid = mautic.new_contact(email="types@example.com")
     mautic.patch(
         f"/api/contacts/{cid}/edit",
         json={"lifetime_value": 7.5, "signup_date": "03/05/2026", "last_login": "2026-02-01T10:20:30+02:00"},
     )
     values = mautic.state.contacts[cid].values
-    assert values["lifetime_value"] == 8
+    assert values["lifetime_value"] == 7.5
+    assert mautic.state.field_value("types@example.com", "lifetime_value") == 7
     assert values["signup_date"] == "2026-03-05"
     assert values["last_login"] == "2026-02-01 08:20:00"
     mautic.patch(f"/api/contacts/{cid}/edit", json={"signup_date": "not a date"})
