@@ -1,4 +1,7 @@
-"""The SQLite connection: pragmas, schema migrations and write transactions.
+"""The store connection: SQLite (pragmas, schema migrations, write transactions), or PostgreSQL.
+
+A ``postgresql://`` URL where a path is expected selects ``store.pg`` (imported only then); everything
+else in ``store/`` is written once against the ``sqlite3.Connection`` surface both provide.
 
 One connection per process, WAL mode, a busy timeout, short ``BEGIN IMMEDIATE`` write transactions.
 The hot paths (recording an event, claiming a batch) use named SQL on the raw ``sqlite3`` connection;
@@ -30,8 +33,15 @@ PRAGMAS = (
 )
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating if needed) the store at ``path``."""
+def is_postgres(target: object) -> bool:
+    """Whether ``target`` (a path, or a URL folded into a ``Path``) names a PostgreSQL store."""
+    return str(target).startswith(("postgresql:", "postgres:"))
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the store at ``path`` (a SQLite file or a PostgreSQL URL)."""
+    if is_postgres(path):
+        return _connect_postgres(path)
     path = Path(path).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +64,21 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise ConfigError(f"{path} is not a mautic-ctl queue database ({exc}).") from None
     return conn
+
+
+def on_postgres(conn: object) -> bool:
+    """Whether ``conn`` is a PostgreSQL store (for the few statements written once per engine)."""
+    return not isinstance(conn, sqlite3.Connection)
+
+
+def _connect_postgres(target: object) -> sqlite3.Connection:
+    try:
+        from mautic_ctl.store import pg
+    except ImportError:
+        raise ConfigError(
+            "a postgresql:// store needs the PostgreSQL driver; install it with: pip install 'mautic-ctl[postgres]'."
+        ) from None
+    return pg.connect(target)  # type: ignore[return-value]  # the same surface, see store.pg
 
 
 def _retry_locked(conn: sqlite3.Connection, sql: str) -> None:
@@ -88,13 +113,21 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write(conn: sqlite3.Connection, *, exclusive: bool = True) -> Iterator[sqlite3.Connection]:
     """A ``BEGIN IMMEDIATE`` transaction: takes the write lock up front, so read-then-write is safe.
 
     sqlite-utils' ``atomic()`` would open a deferred transaction, which can fail with SQLITE_BUSY
     at its first write after a read; IMMEDIATE waits for the lock (busy_timeout) instead.
+
+    On PostgreSQL the same guarantee is a store-wide advisory lock. ``exclusive=False`` is for
+    transactions that are safe under row locks alone (each write a single guarded statement): there
+    PostgreSQL lets workers on many hosts proceed in parallel; SQLite has one writer either way.
     """
-    _begin_immediate(conn)
+    begin = getattr(conn, "begin", None)  # a PostgreSQL connection; sqlite3's has no such method
+    if begin is not None:
+        begin(exclusive)
+    else:
+        _begin_immediate(conn)
     try:
         yield conn
     except BaseException:

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from mautic_ctl.events import Event
-from mautic_ctl.store.db import rows, write
+from mautic_ctl.store.db import on_postgres, rows, write
 
 
 class Status(StrEnum):
@@ -178,14 +178,36 @@ WHERE id IN (
     LIMIT :limit)
 RETURNING id, payload, attempts, progress"""
 
+# PostgreSQL: the same statement, with the candidates row-locked FOR UPDATE SKIP LOCKED, so workers on
+# many hosts claim in parallel and never take the same event. A candidate another worker changed
+# meanwhile is re-checked against the WHERE clause after its lock is taken (READ COMMITTED).
+SQL_CLAIM_PG = """
+WITH picked AS (
+    SELECT e.id FROM events AS e
+    WHERE e.status IN ('pending', 'processing')
+      AND e.next_attempt_at <= :now
+      AND (e.status = 'pending' OR e.lease_until <= :now)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS o
+          WHERE o.user_id = e.user_id AND o.status IN ('pending', 'processing') AND o.id < e.id)
+      AND (CAST(:user_id AS TEXT) IS NULL OR e.user_id = :user_id)
+    ORDER BY e.id
+    LIMIT :limit
+    FOR UPDATE OF e SKIP LOCKED)
+UPDATE events
+SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
+    attempts = events.attempts + 1, updated_at = :now
+FROM picked WHERE events.id = picked.id
+RETURNING events.id, events.payload, events.attempts, events.progress"""
+
 
 def claim(
     conn: sqlite3.Connection, *, limit: int, lease_s: float, now: float, owner: str, user_id: str | None = None
 ) -> list[Claimed]:
     """Lease up to ``limit`` due events, at most one per user (its oldest unfinished one)."""
     params = {"now": now, "lease_until": now + lease_s, "owner": owner, "limit": limit, "user_id": user_id}
-    with write(conn):
-        got = conn.execute(SQL_CLAIM, params).fetchall()
+    with write(conn, exclusive=False):
+        got = conn.execute(SQL_CLAIM_PG if on_postgres(conn) else SQL_CLAIM, params).fetchall()
     claimed = [
         Claimed(pk, Event.from_dict(json.loads(payload)), attempts, Progress.from_json(progress))
         for pk, payload, attempts, progress in got
@@ -225,7 +247,7 @@ def save_progress(
     items = [(pk, progress.to_json()) for pk, progress in items]
     if owner is not None:
         return _renew(conn, items, until=lease_until, owner=owner)
-    with write(conn):
+    with write(conn, exclusive=False):
         conn.executemany("UPDATE events SET progress = ? WHERE id = ?", [(p, pk) for pk, p in items])
     return set()
 
@@ -234,7 +256,7 @@ def _renew(
     conn: sqlite3.Connection, items: list[tuple[int, str | None]], *, until: float | None, owner: str
 ) -> set[int]:
     lost = set()
-    with write(conn):
+    with write(conn, exclusive=False):
         for pk, progress in items:
             params = {"until": until, "progress": progress, "pk": pk, "owner": owner}
             if conn.execute(SQL_RENEW, params).rowcount == 0:
@@ -274,15 +296,19 @@ def settle(
     """
     from mautic_ctl.store.mirror import SQL_UPSERT_USER
 
-    with write(conn):
+    with write(conn, exclusive=False):
         if owner is not None:
+            # A no-op UPDATE rather than a SELECT: on PostgreSQL it row-locks each event until the
+            # settle commits, so no other worker can claim it between this check and the writes below.
             lost = {
                 s.pk
                 for s in settlements
                 if conn.execute(
-                    "SELECT 1 FROM events WHERE id = ? AND lease_owner = ? AND status = 'processing'", (s.pk, owner)
-                ).fetchone()
-                is None
+                    """UPDATE events SET lease_owner = lease_owner
+                       WHERE id = ? AND lease_owner = ? AND status = 'processing'""",
+                    (s.pk, owner),
+                ).rowcount
+                == 0
             }
             if lost:
                 return lost
@@ -372,7 +398,7 @@ def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: fl
         # A replayed payment adds its amount to lifetime_value again: take it out of the mirror first,
         # or every replay would inflate the contact's lifetime value.
         paid = conn.execute(
-            f"""SELECT user_id, sum(coalesce(json_extract(payload, '$.amount'), 0)) FROM events
+            f"""SELECT user_id, sum(coalesce(CAST(json_extract(payload, '$.amount') AS REAL), 0)) FROM events
                 WHERE occurred_at >= :since AND status = 'done' AND kind = 'payment' {user_filter}
                 GROUP BY user_id""",
             params,

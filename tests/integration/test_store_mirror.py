@@ -1,4 +1,5 @@
-"""The per-user mirror, the audit log and the id cache, against a real SQLite file."""
+"""The per-user mirror, the audit log and the id cache, against a real SQLite file and a real PostgreSQL
+database (every ``conn`` test runs on both: the storage contract)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ PRO = UserState(
 
 
 @pytest.fixture
-def conn(tmp_path: Path):
-    """A fresh store in a real SQLite file."""
-    c = db.connect(tmp_path / "queue.db")
+def conn(store_url: str):
+    """A fresh store: a real SQLite file, then a real PostgreSQL database (the storage contract)."""
+    c = db.connect(store_url)
     yield c
     c.close()
 

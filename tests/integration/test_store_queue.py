@@ -1,5 +1,6 @@
-"""The SQLite queue against a real file: schema, enqueue/dedupe, claim with lease and per-user order, settle,
-operator commands, concurrency between connections and processes, and the claim's query plan."""
+"""The queue against a real SQLite file and a real PostgreSQL database (every ``conn`` test runs on both:
+the storage contract): schema, enqueue/dedupe, claim with lease and per-user order, settle, operator
+commands, concurrency between connections and processes, and the claim's query plan."""
 
 from __future__ import annotations
 
@@ -25,8 +26,16 @@ LEASE = 300.0
 
 
 @pytest.fixture
-def conn(tmp_path: Path):
-    """A fresh store in a real SQLite file."""
+def conn(store_url: str):
+    """A fresh store: a real SQLite file, then a real PostgreSQL database (the storage contract)."""
+    c = db.connect(store_url)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sqlite_conn(tmp_path: Path):
+    """A fresh SQLite store, for what only SQLite has (pragmas, its query planner)."""
     c = db.connect(tmp_path / "queue.db")
     yield c
     c.close()
@@ -72,8 +81,9 @@ def test_first_connect_creates_the_schema_and_sets_user_version(tmp_path):
     c.close()
 
 
-def test_connection_pragmas_wal_busy_timeout_foreign_keys(conn):
+def test_connection_pragmas_wal_busy_timeout_foreign_keys(sqlite_conn):
     """Every connection runs in WAL mode with a busy timeout and foreign keys on."""
+    conn = sqlite_conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == db.BUSY_TIMEOUT_MS
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -576,9 +586,10 @@ def _claim_cost(conn) -> int:
 
 
 @pytest.mark.parametrize("analyzed", [False, True], ids=["no-stats", "after-ANALYZE"])
-def test_claim_uses_the_partial_open_indexes(conn, analyzed):
+def test_claim_uses_the_partial_open_indexes(sqlite_conn, analyzed):
     """The claim walks events_open and probes events_open_user, never scanning the events table,
     with or without ANALYZE statistics (which otherwise tempt SQLite into a full scan)."""
+    conn = sqlite_conn
     _fill_finished(conn, 3000)
     q.enqueue_many(conn, [event(f"u{i}") for i in range(20)], T0)
     if analyzed:
@@ -590,8 +601,9 @@ def test_claim_uses_the_partial_open_indexes(conn, analyzed):
     assert not any("TEMP B-TREE" in step for step in plan), plan
 
 
-def test_claim_cost_does_not_grow_with_finished_rows(conn):
+def test_claim_cost_does_not_grow_with_finished_rows(sqlite_conn):
     """A claim costs the same number of SQLite steps with 200 or 20,000 finished events in the table."""
+    conn = sqlite_conn
     q.enqueue_many(conn, [event(f"u{i}") for i in range(20)], T0)
     _fill_finished(conn, 200)
     small = _claim_cost(conn)
