@@ -102,8 +102,14 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     lock_path = path.with_name(path.name + ".migrate-lock")
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
             return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the queue database {path} has schema version {version}, newer than this mautic-ctl "
+                f"understands ({SCHEMA_VERSION}); upgrade mautic-ctl on this host."
+            )
         import sqlite_utils
 
         from mautic_ctl.store.schema import MIGRATIONS

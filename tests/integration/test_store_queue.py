@@ -439,10 +439,10 @@ def test_user_has_email_from_mirror_or_a_live_event(conn):
 # --- concurrency ----------------------------------------------------------------------------------
 
 
-def test_concurrent_claims_never_hand_out_the_same_event(tmp_path):
+def test_concurrent_claims_never_hand_out_the_same_event(store_url):
     """Threads, each with its own connection, claim and settle until empty: each event is taken exactly once,
     and no user ever has two events in flight."""
-    path = tmp_path / "queue.db"
+    path = store_url
     setup = db.connect(path)
     events = [event(f"user{i % 60}", i) for i in range(360)]  # 6 events per user
     q.enqueue_many(setup, events, T0)
