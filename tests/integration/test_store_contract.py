@@ -20,6 +20,7 @@ from mautic_ctl.store import billing, db
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.schema import MIGRATIONS
 from mautic_ctl.webhooks.state import SubscriptionRecord
+from tests.integration.test_store_queue import _fill_finished  # the same 10^n finished rows
 
 T0 = 1_800_000_000.0
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -203,17 +204,6 @@ def test_json_payload_queries_agree(conn):
 
 
 # --- each engine's own promise: a claim costs the same with 10^3 or 10^5 finished rows -------------------
-
-
-def _fill_finished(conn, n: int, start: int = 0) -> None:
-    rows = [("cli", f"old{i}", f"old-user{i % 500}", "sync_contact", "{}", "2026-01-01T00:00:00+00:00", "done", T0, T0, T0, T0)
-            for i in range(start, start + n)]  # fmt: skip
-    with db.write(conn):
-        conn.executemany(
-            """INSERT INTO events (source, event_id, user_id, kind, payload, occurred_at, status, next_attempt_at,
-                                   created_at, updated_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
-            rows,
-        )
 
 
 def _pg_claim_buffers(conn) -> tuple[int, str]:
