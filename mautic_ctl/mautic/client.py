@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -27,8 +27,17 @@ from mautic_ctl.errors import (
 from mautic_ctl.mautic import responses
 from mautic_ctl.mautic.auth import OAuth2ClientCredentials, make_auth
 from mautic_ctl.mautic.responses import BatchItemResult
+from mautic_ctl.mautic.values import FieldFormat, as_bool, outgoing
 
-__all__ = ["BatchItemResult", "MauticClient", "OAuth2ClientCredentials", "RequestRecord", "UpsertResult", "make_auth"]
+__all__ = [
+    "BatchItemResult",
+    "FieldFormat",
+    "MauticClient",
+    "OAuth2ClientCredentials",
+    "RequestRecord",
+    "UpsertResult",
+    "make_auth",
+]
 
 MAX_BATCH = 200  # api_batch_max_limit; a bigger batch is answered with HTTP 500 (fact sheet §5.5)
 PAGE_SIZE = 200  # never limit=0: it removes the limit entirely (fact sheet §1, §10)
@@ -95,6 +104,10 @@ class MauticClient:
     ``retry_attempts`` times; ``add_to_campaign`` is retried only when nothing was sent.
     ``verify`` and ``max_connections`` shape the default transport; a ``transport`` given (e.g.
     ``httpx.ASGITransport``) is used as is. ``on_request`` must not raise.
+
+    Contact values go out in the form Mautic will keep (``values.outgoing``): text trimmed, and numbers
+    rounded half-up to the field's scale when ``field_formats`` (or ``load_field_formats()``) says what
+    the fields are, so Mautic never truncates or rounds toward +infinity on its own (D1, D2, D4).
     """
 
     def __init__(
@@ -110,6 +123,7 @@ class MauticClient:
         batch_limit: int = MAX_BATCH,
         transport: httpx.AsyncBaseTransport | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
+        field_formats: Mapping[str, FieldFormat] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError("The Mautic URL must start with http:// or https://.")
@@ -123,6 +137,7 @@ class MauticClient:
         verify = verify if base_url.startswith("https://") else False
         inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._batch_limit = batch_limit
+        self._formats: dict[str, FieldFormat] = dict(field_formats or {})
         self._retry_attempts = retry_attempts
         self._retry_max_wait = retry_max_wait
         self._http = httpx.AsyncClient(
@@ -177,13 +192,14 @@ class MauticClient:
     async def upsert_contact(self, fields: Mapping[str, Any]) -> UpsertResult:
         """Create or update the contact matched by its unique fields (email): POST /api/contacts/new."""
         where = "POST /api/contacts/new"
-        status, body = await self._call("POST", "/api/contacts/new", json=responses.upsert_payload(fields))
+        payload = responses.upsert_payload(outgoing(fields, self._formats))
+        status, body = await self._call("POST", "/api/contacts/new", json=payload)
         contact = responses.obj(responses.obj(body, where).get("contact"), where)
         return UpsertResult(contact_id=responses.id_of(contact, where), created=status == 201)
 
     async def upsert_contacts(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
         """Batch upsert (POST /api/contacts/batch/new) in chunks; results follow the input order."""
-        payload = [responses.upsert_payload(item) for item in items]
+        payload = [responses.upsert_payload(outgoing(item, self._formats)) for item in items]
         return await self._batch("POST", "/api/contacts/batch/new", payload)
 
     async def update_contact(self, contact_id: int, fields: Mapping[str, Any]) -> None:
@@ -191,13 +207,42 @@ class MauticClient:
 
         Fields are sent as given; ``overwriteWithBlank: true`` here clears the sent empty fields.
         """
-        await self._call("PATCH", "/api/contacts/{id}/edit", json=dict(fields), id=contact_id)
+        await self._call("PATCH", "/api/contacts/{id}/edit", json=outgoing(fields, self._formats), id=contact_id)
 
     async def update_contacts(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
-        """Batch PATCH /api/contacts/batch/edit in chunks; every item needs its ``id``."""
-        if any("id" not in item for item in items):
-            raise ValueError("every item of update_contacts needs an 'id'")
-        return await self._batch("PATCH", "/api/contacts/batch/edit", [dict(item) for item in items])
+        """Batch PATCH /api/contacts/batch/edit in chunks; results follow the input order.
+
+        One contact never appears twice in one request: Mautic would save the second item as a new
+        contact with the same email (D7), so a repeat goes out in a later request, after the first.
+        An item without a usable ``id`` is never sent: Mautic would apply its payload to the next
+        item's contact and shift every later one (D8); its result is a failure.
+        """
+        template = "/api/contacts/batch/edit"
+        results: dict[int, BatchItemResult] = {}
+        rounds: list[tuple[set[int], list[tuple[int, dict[str, Any]]]]] = []
+        for index, item in enumerate(items):
+            contact_id = responses.contact_id(item.get("id"))
+            if contact_id is None:
+                error = PermanentError(f"PATCH {template} item {index} has no contact id; it was not sent.")
+                results[index] = BatchItemResult(index, False, 0, None, False, error)
+                continue
+            payload = {**outgoing(item, self._formats), "id": contact_id}
+            free = next((r for r in rounds if contact_id not in r[0]), None)
+            if free is None:
+                free = (set(), [])
+                rounds.append(free)
+            free[0].add(contact_id)
+            free[1].append((index, payload))
+        for _, members in rounds:
+            answers = await self._batch("PATCH", template, [payload for _, payload in members])
+            for (index, _), answer in zip(members, answers, strict=True):
+                results[index] = replace(answer, index=index)
+        return [results[index] for index in range(len(items))]
+
+    async def load_field_formats(self) -> dict[str, FieldFormat]:
+        """Learn each contact field's type, scale and rounding mode (one paged list call), for ``outgoing``."""
+        self._formats = {str(f["alias"]): FieldFormat.of(f) for f in await self.list_fields() if f.get("alias")}
+        return dict(self._formats)
 
     async def contact_segments(self, contact_id: int) -> dict[int, dict[str, Any]]:
         """Segments the contact is in (unpublished ones included), keyed by segment id."""
@@ -237,7 +282,7 @@ class MauticClient:
             details = details if isinstance(details, dict) else {}  # [] when nothing was processed
             for cid in chunk:
                 entry = details.get(str(cid))
-                result[cid] = bool(isinstance(entry, dict) and entry.get("success"))
+                result[cid] = bool(isinstance(entry, dict) and as_bool(entry.get("success")))
         return result
 
     async def add_to_campaign(self, campaign_id: int, contact_id: int) -> None:
@@ -291,7 +336,7 @@ class MauticClient:
         _, body = await self._call(
             "POST", template, idempotent=idempotent, forbidden_hint=hint, id=parent_id, cid=contact_id
         )
-        if not responses.obj(body, f"POST {template}").get("success"):
+        if not as_bool(responses.obj(body, f"POST {template}").get("success")):
             raise PermanentError(f"POST {template} did not report success.", status=200)
 
     async def _list(self, path: str, key: str, *, minimal: bool) -> list[dict[str, Any]]:

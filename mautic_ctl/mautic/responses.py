@@ -163,6 +163,14 @@ def as_int(value: Any) -> int | None:
         return None
 
 
+def contact_id(value: Any) -> int | None:
+    """A usable contact id: a positive integer (never a bool, "", None or 0)."""
+    if isinstance(value, bool):
+        return None
+    number = as_int(value)
+    return number if number is not None and number > 0 else None
+
+
 def obj(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PermanentError(f"{where} answered with an unexpected body shape.")
