@@ -1,27 +1,48 @@
-"""The settings a record-only command needs — queue file, tiers, writable fields — without pydantic.
+"""The one configuration loader: where settings come from, and what a valid configuration is.
 
-`signup --no-apply` (and every backend burst) must start in well under 120 ms over bare Python;
-importing pydantic-settings alone costs more than that. This reads the same sources with the same
-precedence as ``settings.Settings`` (flag > environment > TOML > default) for these three keys only,
-and a test checks that both agree. Anything that talks to Mautic builds the full settings model.
+Pure Python on purpose (no pydantic): `signup --no-apply` and every backend burst start from here,
+and must start fast. The pydantic ``settings.Settings`` is a typed view built on ``normalize`` below,
+so the light view (``load_quick``) and the full view accept and reject exactly the same files.
+
+Sources, highest first:
+
+1. command-line flags (a nested dict),
+2. the environment: the seed's fixed names (``ENV_NAMES``, e.g. MAUTIC_BASE_URL), then the generic
+   override ``MAUTIC_CTL_SECTION__KEY`` (nested with ``__``, e.g. MAUTIC_CTL_QUEUE__BATCH_SIZE=50,
+   MAUTIC_CTL_STRIPE__TIERS__price_123=pro), which wins over a fixed name for the same key,
+3. the TOML file (--config, else $MAUTIC_CTL_CONFIG, else the user config dir), with the selected
+   ``[profiles.NAME]`` section (--profile, else $MAUTIC_CTL_PROFILE) overlaid on its top level,
+4. the defaults in ``SCHEMA``, written once.
+
+Nothing else in mautic-ctl reads ``os.environ`` for settings.
+
+Adding a section: add its keys to ``SCHEMA`` (one validator per key, with its default), any rule
+spanning keys to ``_cross_check``, and a pydantic model with the same keys in ``settings.py``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mautic_ctl.errors import ConfigError
-from mautic_ctl.events import FieldSpec, FieldType, Vocabulary
+from mautic_ctl.events import CANCELLED, FieldSpec, FieldType, Vocabulary
 
 APP_NAME = "mautic-ctl"
 ENV_CONFIG = "MAUTIC_CTL_CONFIG"
 ENV_DB = "MAUTIC_CTL_DB"
+ENV_PROFILE = "MAUTIC_CTL_PROFILE"
+ENV_DEBUG = "MAUTIC_CTL_DEBUG"
+ENV_PREFIX = "MAUTIC_CTL_"
+"""Generic overrides: MAUTIC_CTL_<SECTION>__<KEY>[__<KEY>…]; the ``__`` tells them from the fixed names."""
+
 DEFAULT_TIERS = ("free", "pro", "enterprise")
 DEFAULT_FIELDS: dict[str, FieldType] = {
     "subscription_tier": FieldType.TEXT,
@@ -31,6 +52,231 @@ DEFAULT_FIELDS: dict[str, FieldType] = {
     "lifetime_value": FieldType.NUMBER,
 }
 """The five fields the lifecycle rules write; always writable."""
+
+MAX_FIELD_LENGTH = 191
+"""The longest text field Mautic's contact table holds (VARCHAR(191))."""
+
+# Environment variable -> dotted settings path. The seed's MAUTIC_*_ID names work as they are.
+ENV_NAMES: dict[str, str] = {
+    "MAUTIC_BASE_URL": "mautic.base_url",
+    "MAUTIC_USERNAME": "mautic.username",
+    "MAUTIC_PASSWORD": "mautic.password",
+    "MAUTIC_CLIENT_ID": "mautic.client_id",
+    "MAUTIC_CLIENT_SECRET": "mautic.client_secret",
+    "MAUTIC_CTL_DB": "queue.db",
+    "MAUTIC_NEW_USERS_SEGMENT_ID": "segments.new_users",
+    "MAUTIC_FREE_TIER_SEGMENT_ID": "segments.free",
+    "MAUTIC_PRO_TIER_SEGMENT_ID": "segments.pro",
+    "MAUTIC_ENTERPRISE_TIER_SEGMENT_ID": "segments.enterprise",
+    "MAUTIC_CHURNED_SEGMENT_ID": "segments.churned",
+    "MAUTIC_WELCOME_CAMPAIGN_ID": "campaigns.welcome",
+    "MAUTIC_PRO_ONBOARDING_CAMPAIGN_ID": "campaigns.onboarding.pro",
+    "MAUTIC_ENTERPRISE_ONBOARDING_CAMPAIGN_ID": "campaigns.onboarding.enterprise",
+    "MAUTIC_RETENTION_CAMPAIGN_ID": "campaigns.retention",
+    "MAUTIC_WINBACK_CAMPAIGN_ID": "campaigns.winback",
+    "MAUTIC_CTL_STRIPE_WEBHOOK_SECRET": "stripe.webhook_secret",
+    "MAUTIC_CTL_LEMONSQUEEZY_SIGNING_SECRET": "lemonsqueezy.signing_secret",
+    "MAUTIC_CTL_EVENTS_TOKEN": "webhook.events_token",
+}
+
+Ref = int | str
+"""A segment or campaign: its Mautic id, or its name / alias (resolved through the API, then cached)."""
+
+
+class Invalid(ValueError):
+    """One value is not acceptable; the message says why, never echoing the value (it may be a secret)."""
+
+
+class EnvText(str):
+    """A value that came from the environment, where everything is text: digits may mean an id."""
+
+
+# --- pure validators: value in, normalised value out, or Invalid --------------------------------------
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str):
+        raise Invalid("must be a text")
+    return str(value)
+
+
+def optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
+    """``check`` for a key whose default is "not set" (None)."""
+
+    def run(value: object) -> Any:
+        return None if value is None else check(value)
+
+    return run
+
+
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLS:
+        return _BOOLS[value.strip().lower()]
+    raise Invalid("must be true or false")
+
+
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Callable[[object], int]:
+    def run(value: object) -> int:
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise Invalid("must be a whole number") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid("must be a whole number")
+        _bounds(value, lo, hi)
+        return value
+
+    return run
+
+
+def number(gt: float | None = None, ge: float | None = None) -> Callable[[object], float]:
+    def run(value: object) -> float:
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise Invalid("must be a number") from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise Invalid("must be a number")
+        if gt is not None and not value > gt:
+            raise Invalid(f"must be greater than {gt:g}")
+        _bounds(value, ge, None)
+        return float(value)
+
+    return run
+
+
+def _bounds(value: float, lo: float | None, hi: float | None) -> None:
+    if lo is not None and value < lo:
+        raise Invalid(f"must be at least {lo:g}")
+    if hi is not None and value > hi:
+        raise Invalid(f"must be at most {hi:g}")
+
+
+def path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value.strip():
+        return Path(value).expanduser()
+    raise Invalid("must be a file path")
+
+
+def url(value: object) -> str:
+    """Mautic's root URL: http(s), no trailing slash, no trailing /api."""
+    if not isinstance(value, str):
+        raise Invalid("must be a text")
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise Invalid("must start with http:// or https://")
+    return value.removesuffix("/api")
+
+
+def ref(value: object) -> Ref:
+    """A Mautic id (a positive whole number) or a name. From the environment, digits are an id."""
+    if isinstance(value, EnvText):
+        value = value.strip()
+        if value.isdecimal():  # "١٢" is an id; "²" (a digit to isdigit(), not to int()) a name
+            value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Invalid("must be a Mautic id (a number) or a name")
+    if isinstance(value, int) and value < 1:
+        raise Invalid("must be a positive Mautic id")
+    if isinstance(value, str):
+        if not value.strip():
+            raise Invalid("must be a Mautic id (a number) or a name")
+        return str(value).strip()
+    return value
+
+
+def tier_name(value: object) -> str:
+    name = text(value).strip().lower()
+    if not name:
+        raise Invalid("must be a tier name")
+    return name
+
+
+def tiers(value: object) -> list[str]:
+    """Plan tiers, lowest first: distinct, non-empty, compared lower-case, never 'cancelled'."""
+    if isinstance(value, str):  # from the environment: "free,pro,enterprise"
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not value or not all(isinstance(t, str) for t in value):
+        raise Invalid("must be a non-empty list of tier names")
+    cleaned = [t.strip().lower() for t in value]
+    if not all(cleaned) or len(set(cleaned)) != len(cleaned) or CANCELLED in cleaned:
+        raise Invalid(f"tiers must be distinct, non-empty, and not {CANCELLED!r}")
+    return cleaned
+
+
+def field_spec(alias: str, spec: object) -> FieldSpec:
+    """A custom field: a type name, or a table {type, max_length (1-191), choices}."""
+    if isinstance(spec, FieldSpec):
+        return spec
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, Mapping):
+        raise Invalid("use a type name or a table {type = ..., max_length = ..., choices = [...]}")
+    unknown = set(spec) - {"type", "max_length", "choices"}
+    if unknown:
+        raise Invalid(f"unknown key {sorted(unknown)[0]!r} (use type, max_length, choices)")
+    try:
+        ftype = FieldType(str(spec.get("type", "text")).strip().lower())
+    except ValueError:
+        raise Invalid(f"type must be one of: {', '.join(t.value for t in FieldType)}") from None
+    max_length = integer(1, MAX_FIELD_LENGTH)(spec.get("max_length", 64))
+    choices = spec.get("choices", [])
+    if not isinstance(choices, list | tuple) or not all(isinstance(c, str) and c for c in choices):
+        raise Invalid("choices must be a list of texts")
+    return FieldSpec(alias, ftype, max_length, tuple(choices))
+
+
+def field_table(value: object) -> dict[str, FieldSpec]:
+    out = {}
+    for alias, spec in _table(value).items():
+        try:
+            out[alias] = field_spec(alias, spec)
+        except Invalid as exc:
+            raise Invalid(exc.args[0], alias, *exc.args[1:]) from None
+    return out
+
+
+def mapping(check: Callable[[object], Any]) -> Callable[[object], dict[str, Any]]:
+    """A table of free keys (segment names, price ids, tiers …), each value checked by ``check``."""
+
+    def run(value: object) -> dict[str, Any]:
+        out = {}
+        for key, item in _table(value).items():
+            try:
+                out[str(key)] = check(item)
+            except Invalid as exc:
+                raise Invalid(exc.args[0], str(key), *exc.args[1:]) from None
+        return out
+
+    return run
+
+
+def _table(value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise Invalid("must be a table")
+    return value
+
+
+# --- the schema: every section, every key, its validator and its default -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    check: Callable[[object], Any]
+    default: Any = None
+    factory: Callable[[], Any] | None = None
+
+    def initial(self) -> Any:
+        return self.factory() if self.factory is not None else self.default
 
 
 def default_config_path() -> Path:
@@ -43,6 +289,183 @@ def default_db_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME)) / "queue.db"
+
+
+_PROVIDER = {
+    "webhook_secret": Key(optional(text)),
+    "signing_secret": Key(optional(text)),
+    "tolerance": Key(integer(1), 300),
+    "tiers": Key(mapping(tier_name), factory=dict),
+}
+
+SCHEMA: dict[str, dict[str, Key] | Key] = {
+    "mautic": {
+        "base_url": Key(optional(url)),
+        "client_id": Key(optional(text)),
+        "client_secret": Key(optional(text)),
+        "username": Key(optional(text)),
+        "password": Key(optional(text)),
+        "timeout": Key(number(gt=0), 10.0),
+        "verify_tls": Key(boolean, True),
+        "max_connections": Key(integer(1, 100), 8),
+        "http_retries": Key(integer(1, 10), 3),
+        "batch_limit": Key(integer(1, 200), 200),
+    },
+    "queue": {
+        "db": Key(path, factory=default_db_path),
+        "max_attempts": Key(integer(1), 10),
+        "backoff_base": Key(number(gt=0), 30.0),
+        "backoff_max": Key(number(gt=0), 3600.0),
+        "lease": Key(number(gt=0), 300.0),
+        "batch_size": Key(integer(1, 5000), 200),
+        "concurrency": Key(integer(1, 64), 8),
+        "cache_ttl": Key(number(ge=0), 3600.0),
+    },
+    "lifecycle": {
+        "tiers": Key(tiers, factory=lambda: list(DEFAULT_TIERS)),
+        "cancel_tier": Key(tier_name, DEFAULT_TIERS[0]),
+    },
+    "segments": Key(mapping(ref), factory=dict),
+    "campaigns": {
+        "welcome": Key(optional(ref)),
+        "retention": Key(optional(ref)),
+        "winback": Key(optional(ref)),
+        "onboarding": Key(mapping(ref), factory=dict),
+    },
+    "fields": Key(field_table, factory=dict),
+    "stripe": _PROVIDER,
+    "lemonsqueezy": _PROVIDER,
+    "webhook": {
+        "host": Key(text, "127.0.0.1"),
+        "port": Key(integer(1, 65535), 8787),
+        "events_token": Key(optional(text)),
+    },
+}
+"""Section -> its keys (or one Key for a section of free keys). The defaults are written here only."""
+
+SECRET_KEYS = frozenset(
+    {
+        "mautic.client_secret",
+        "mautic.password",
+        "stripe.webhook_secret",
+        "stripe.signing_secret",
+        "lemonsqueezy.webhook_secret",
+        "lemonsqueezy.signing_secret",
+        "webhook.events_token",
+    }
+)
+"""Dotted keys whose values are secrets: kept out of every message (see ``Config.secrets``)."""
+
+
+def normalize(data: Mapping[str, Any], origin: Path | None = None) -> dict[str, Any]:
+    """The validated configuration with every default filled in, or a one-line ConfigError.
+
+    The single definition of a valid configuration: the light and the full view both call it.
+    Idempotent: its output is accepted again unchanged.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("the configuration must be a table of sections.")
+    out: dict[str, Any] = {}
+    for name in data:
+        if name not in SCHEMA:
+            raise _fail(str(name), "unknown section or key", origin) from None
+    for name, spec in SCHEMA.items():
+        given = data.get(name)
+        if isinstance(spec, Key):
+            try:
+                out[name] = spec.initial() if given is None else spec.check(given)
+            except Invalid as exc:
+                raise _fail(_where(name, exc), str(exc.args[0]), origin) from None
+            continue
+        if given is None:
+            given = {}
+        if not isinstance(given, Mapping):
+            raise _fail(name, "must be a table", origin) from None
+        section: dict[str, Any] = {}
+        for key in given:
+            if key not in spec:
+                raise _fail(f"{name}.{key}", "unknown key", origin) from None
+        for key, rule in spec.items():
+            value = given.get(key)
+            try:
+                section[key] = rule.initial() if value is None else rule.check(value)
+            except Invalid as exc:
+                raise _fail(_where(f"{name}.{key}", exc), str(exc.args[0]), origin) from None
+        out[name] = section
+    _cross_check(out)
+    return out
+
+
+def _where(prefix: str, exc: Invalid) -> str:
+    return ".".join([prefix, *(str(a) for a in exc.args[1:])])
+
+
+def _fail(where: str, problem: str, origin: Path | None) -> ConfigError:
+    source = f" (from {origin} or the environment)" if origin else ""
+    return ConfigError(f"setting {where!r}{source} is invalid: {problem}.")
+
+
+def _cross_check(cfg: Mapping[str, Any]) -> None:
+    """Rules spanning keys: every map keyed or valued by tier names configured tiers."""
+    tier_list = cfg["lifecycle"]["tiers"]
+    cancel_tier = cfg["lifecycle"]["cancel_tier"]
+    if cancel_tier not in tier_list:
+        raise ConfigError(f"lifecycle.cancel_tier {cancel_tier!r} is not one of {tier_list}.")
+    allowed = ("new_users", "churned", *tier_list)
+    for name in cfg["segments"]:
+        if name not in allowed:
+            raise ConfigError(f"[segments] has unknown key {name!r}; use one of: {', '.join(allowed)}.")
+    for tier in cfg["campaigns"]["onboarding"]:
+        if tier not in tier_list:
+            raise ConfigError(f"[campaigns.onboarding] names unknown tier {tier!r}.")
+    for provider in ("stripe", "lemonsqueezy"):
+        for key, tier in cfg[provider]["tiers"].items():
+            if tier not in tier_list:
+                raise ConfigError(f"billing tier map sends {key!r} to unknown tier {tier!r}.")
+
+
+# --- derived views, shared by the light and the full configuration -----------------------------------
+
+
+def field_specs(fields: Mapping[str, FieldSpec | FieldType | Any]) -> dict[str, FieldSpec]:
+    """The default fields plus the configured ones (a configured alias may refine a default)."""
+    specs = {alias: FieldSpec(alias, ftype) for alias, ftype in DEFAULT_FIELDS.items()}
+    for alias, spec in fields.items():
+        specs[alias] = spec if isinstance(spec, FieldSpec) else field_spec(alias, spec)
+    return specs
+
+
+def vocabulary(cfg: Mapping[str, Any]) -> Vocabulary:
+    return Vocabulary(tuple(cfg["lifecycle"]["tiers"]), field_specs(cfg["fields"]))
+
+
+def check_mautic(base_url: str | None, *, oauth2: bool, basic: bool) -> None:
+    """ConfigError unless a Mautic URL and one complete set of credentials are configured."""
+    if not base_url:
+        raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
+    if not base_url.strip().startswith(("http://", "https://")):
+        raise ConfigError("the Mautic URL (MAUTIC_BASE_URL or [mautic] base_url) must start with http:// or https://.")
+    if not (oauth2 or basic):
+        raise ConfigError(
+            "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
+            "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
+        )
+
+
+def secrets_of(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every configured secret value (for redaction), longest first."""
+    found = []
+    for dotted in SECRET_KEYS:
+        section, key = dotted.split(".")
+        value = (cfg.get(section) or {}).get(key)
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, str) and value:
+            found.append(value)
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+# --- sources ------------------------------------------------------------------------------------------
 
 
 def config_path(explicit: Path | None) -> Path | None:
@@ -64,8 +487,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist; create it or drop --config.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory; give the path of a TOML file.") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML ({exc}).") from None
     if mode & (stat.S_IRGRP | stat.S_IROTH):
@@ -76,72 +503,134 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_mautic(base_url: str | None, *, oauth2: bool, basic: bool) -> None:
-    """ConfigError unless a Mautic URL and one complete set of credentials are configured.
+def select_profile(data: Mapping[str, Any], profile: str | None, origin: Path | None) -> dict[str, Any]:
+    """The file's top level with ``[profiles.NAME]`` overlaid (key by key); the profiles table dropped."""
+    profiles = data.get("profiles", {})
+    base = {k: v for k, v in data.items() if k != "profiles"}
+    if not isinstance(profiles, Mapping):
+        raise _fail("profiles", "must be a table of [profiles.NAME] sections", origin) from None
+    if not profile:
+        return base
+    if profile not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        where = f"in {origin}" if origin else "(no config file)"
+        raise ConfigError(f"profile {profile!r} is not defined {where}; defined profiles: {known}.")
+    overlay = profiles[profile]
+    if not isinstance(overlay, Mapping):
+        raise _fail(f"profiles.{profile}", "must be a table", origin) from None
+    if "profiles" in overlay:
+        raise _fail(f"profiles.{profile}.profiles", "profiles cannot be nested", origin) from None
+    return merge(base, overlay)
 
-    The one check behind ``Settings.require_mautic`` and ``QuickConfig.require_mautic``.
-    """
-    if not base_url:
-        raise ConfigError("no Mautic URL configured; set MAUTIC_BASE_URL or [mautic] base_url.")
-    if not base_url.strip().startswith(("http://", "https://")):
-        raise ConfigError("the Mautic URL (MAUTIC_BASE_URL or [mautic] base_url) must start with http:// or https://.")
-    if not (oauth2 or basic):
-        raise ConfigError(
-            "no Mautic credentials configured; set MAUTIC_CLIENT_ID and MAUTIC_CLIENT_SECRET "
-            "(OAuth2, recommended) or MAUTIC_USERNAME and MAUTIC_PASSWORD."
-        )
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The environment as a nested dict: the fixed names first, the generic MAUTIC_CTL_A__B over them."""
+    out: dict[str, Any] = {}
+    for env, dotted in ENV_NAMES.items():
+        value = environ.get(env)
+        if value:
+            _put(out, dotted.split("."), EnvText(value))
+    for env in sorted(environ):
+        if env.startswith(ENV_PREFIX) and "__" in env and environ[env] != "":
+            _put(out, generic_path(env[len(ENV_PREFIX) :]), EnvText(environ[env]))
+    return out
+
+
+CASE_KEPT = frozenset({("stripe", "tiers"), ("lemonsqueezy", "tiers")})
+"""Tables whose keys are someone else's ids (a Stripe price id is case-sensitive): kept as written."""
+
+
+def generic_path(name: str) -> list[str]:
+    """SECTION__KEY__SUB -> [section, key, sub], lower-cased as every mautic-ctl name is; the keys of
+    the CASE_KEPT tables (e.g. MAUTIC_CTL_STRIPE__TIERS__price_1AbC) keep their case."""
+    parts = name.split("__")
+    out: list[str] = []
+    for part in parts:
+        out.append(part if tuple(out) in CASE_KEPT else part.lower())
+    return out
+
+
+def _put(tree: dict[str, Any], dotted: list[str], value: Any) -> None:
+    node = tree
+    for part in dotted[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[dotted[-1]] = value
+
+
+def merge(low: Mapping[str, Any], high: Mapping[str, Any]) -> dict[str, Any]:
+    """``high`` over ``low``, table by table; ``None`` in ``high`` (an unset flag) changes nothing."""
+    out = dict(low)
+    for key, value in high.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The merged, validated configuration (plain values) and where its file came from."""
+
+    data: dict[str, Any]
+    path: Path | None
+    profile: str | None = None
+
+
+def gather(
+    config: Path | None = None, profile: str | None = None, flags: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Path | None, str | None]:
+    """Every source merged by precedence, not yet validated."""
+    path = config_path(Path(config) if config is not None else None)
+    data = read_toml(path) if path is not None else {}
+    profile = profile or os.environ.get(ENV_PROFILE) or None
+    merged = select_profile(data, profile, path)
+    merged = merge(merged, env_overrides(os.environ))
+    return merge(merged, flags or {}), path, profile
+
+
+def load(config: Path | None = None, profile: str | None = None, flags: Mapping[str, Any] | None = None) -> Loaded:
+    raw, path, profile = gather(config, profile, flags)
+    return Loaded(normalize(raw, path), path, profile)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(ENV_DEBUG, "") not in ("", "0", "false")
+
+
+# --- the light view -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class QuickConfig:
+    """What a record-only command needs; validated exactly as the full settings are."""
+
     db: Path
     vocabulary: Vocabulary
     base_url: str | None = None
-    oauth2: bool = False  # client id and secret are both set (file or environment); values not kept
+    oauth2: bool = False  # client id and secret are both set; values not kept here
     basic: bool = False  # username and password are both set
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def require_mautic(self) -> None:
         """The same check as ``Settings.require_mautic``, so an unconfigured apply records nothing."""
         check_mautic(self.base_url, oauth2=self.oauth2, basic=self.basic)
 
 
-def load_quick(config: Path | None = None, db: Path | None = None) -> QuickConfig:
-    path = config_path(config)
-    data = read_toml(path) if path is not None else {}
-    queue = data.get("queue", {})
-    db_path = db or os.environ.get(ENV_DB) or queue.get("db") or default_db_path()
-    tiers = data.get("lifecycle", {}).get("tiers", DEFAULT_TIERS)
-    if not isinstance(tiers, list | tuple) or not tiers or not all(isinstance(t, str) and t.strip() for t in tiers):
-        raise ConfigError(f"setting 'lifecycle.tiers' in {path} must be a non-empty list of names.")
-    specs = {alias: FieldSpec(alias, ftype) for alias, ftype in DEFAULT_FIELDS.items()}
-    for alias, spec in (data.get("fields") or {}).items():
-        specs[alias] = _field_spec(alias, spec, path)
-    section = data.get("mautic", {})
-
-    def value(key: str) -> object:  # the environment names are MAUTIC_<KEY> for these five keys
-        return os.environ.get(f"MAUTIC_{key.upper()}") or section.get(key)
-
-    base_url = value("base_url")
+def load_quick(config: Path | None = None, db: Path | None = None, profile: str | None = None) -> QuickConfig:
+    loaded = load(config, profile, {"queue": {"db": db}} if db is not None else None)
+    cfg = loaded.data
+    m = cfg["mautic"]
     return QuickConfig(
-        Path(db_path),
-        Vocabulary(tuple(t.strip().lower() for t in tiers), specs),
-        str(base_url) if base_url else None,
-        oauth2=bool(value("client_id") and value("client_secret")),
-        basic=bool(value("username") and value("password")),
+        cfg["queue"]["db"],
+        vocabulary(cfg),
+        m["base_url"],
+        oauth2=bool(m["client_id"] and m["client_secret"]),
+        basic=bool(m["username"] and m["password"]),
+        secrets=secrets_of(cfg),
     )
-
-
-def _field_spec(alias: str, spec: object, path: Path | None) -> FieldSpec:
-    try:
-        if isinstance(spec, str):
-            return FieldSpec(alias, FieldType(spec))
-        if isinstance(spec, dict):
-            return FieldSpec(
-                alias,
-                FieldType(spec.get("type", "text")),
-                int(spec.get("max_length", 64)),
-                tuple(spec.get("choices", ())),
-            )
-    except (ValueError, TypeError):
-        pass
-    raise ConfigError(f"setting 'fields.{alias}' in {path} is invalid: use a type name or {{type = ...}}.")

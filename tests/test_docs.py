@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from mautic_ctl.cli import app
+from mautic_ctl.config import SCHEMA
 from mautic_ctl.settings import ENV_NAMES, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,15 +39,24 @@ def test_every_command_is_in_the_readme_and_has_help():
 
 def test_every_setting_is_in_config_example():
     """Each settings key (section.key) appears in config.example.toml, and every env name in both docs."""
-    sections = {name: field.annotation for name, field in Settings.model_fields.items() if name not in ("config_file",)}
-    for section, annotation in sections.items():
+    for section, keys in SCHEMA.items():
         assert f"[{section}]" in EXAMPLE, f"config.example.toml lacks [{section}]"
-        model_fields = getattr(annotation, "model_fields", {})
-        for key in model_fields:
+        for key in keys if isinstance(keys, dict) else ():
             documented = f"{key} =" in EXAMPLE or f"[{section}.{key}]" in EXAMPLE
             assert documented, f"config.example.toml does not document {section}.{key}"
     for env in ENV_NAMES:
         assert env in EXAMPLE or env in README, f"{env} is documented nowhere"
+
+
+def test_the_typed_settings_have_exactly_the_schema_keys():
+    """settings.py repeats config.SCHEMA's keys for types; a key added to one and not the other fails here."""
+    sections = {
+        name: f.annotation for name, f in Settings.model_fields.items() if name not in ("config_file", "profile")
+    }
+    assert set(sections) == set(SCHEMA)
+    for name, keys in SCHEMA.items():
+        if isinstance(keys, dict):
+            assert set(sections[name].model_fields) == set(keys), name
 
 
 def test_config_example_is_valid(tmp_path):
@@ -59,6 +69,9 @@ def test_config_example_is_valid(tmp_path):
     settings = load_settings(path)
     assert settings.policy().tiers == ("free", "pro", "enterprise")
     assert settings.segment_refs()["churned"] == "Churned"
+    staging = load_settings(path, "staging")
+    assert staging.mautic.base_url == "https://staging.mautic.example.com" and staging.segments["pro"] == 13
+    assert staging.segments["churned"] == "Churned"  # the rest comes from the top level
 
 
 def test_the_command_reference_matches_the_code():

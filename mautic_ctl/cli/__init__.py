@@ -25,19 +25,23 @@ COMMAND_MODULES = {
     "demo": "demo",
     "emulator": "emulator",
 }
-_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db"}
+_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db", "--profile"}
 
 
 def root(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.", dir_okay=False)] = None,
     db: Annotated[Path | None, typer.Option("--db", help="SQLite queue file.", dir_okay=False)] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Use the [profiles.NAME] section of the config file (or $MAUTIC_CTL_PROFILE)."),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show each Mautic call and full tracebacks.")
     ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify Mautic's TLS certificate.")] = False,
 ) -> None:
-    ctx.obj = AppContext(config=config, db=db, verbose=verbose, insecure=insecure)
+    ctx.obj = AppContext(config=config, db=db, profile=profile, verbose=verbose, insecure=insecure)
     ctx.call_on_close(ctx.obj.close)
 
 

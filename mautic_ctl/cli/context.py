@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class AppContext:
     config: Path | None = None
     db: Path | None = None
+    profile: str | None = None
     verbose: bool = False
     insecure: bool = False
     _runtime: Runtime | None = field(default=None, repr=False)
@@ -32,7 +33,7 @@ class AppContext:
                 flags.setdefault("queue", {})["db"] = db or self.db
             if self.insecure:
                 flags.setdefault("mautic", {})["verify_tls"] = False
-            self._runtime = Runtime(load_settings(config or self.config, **flags))
+            self._runtime = Runtime(load_settings(config or self.config, self.profile, **flags))
             if self.verbose:
                 from mautic_ctl.cli.output import trace_request
 
@@ -47,7 +48,7 @@ class AppContext:
         """Just what recording needs, without building the full settings (fast start-up)."""
         from mautic_ctl.config import load_quick
 
-        return load_quick(config or self.config, db or self.db)
+        return load_quick(config or self.config, db or self.db, self.profile)
 
     def close(self) -> None:
         if self._runtime is not None:

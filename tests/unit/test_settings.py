@@ -232,17 +232,17 @@ def test_missing_config_file_is_a_config_error(tmp_path):
 @pytest.mark.parametrize(
     ("text", "where", "problem"),
     [
-        ("colour = 1\n", "colour", "Extra inputs are not permitted"),
-        ('[mautic]\npasword = "' + SECRET + '"\n', "mautic.pasword", "Extra inputs are not permitted"),
+        ("colour = 1\n", "colour", "unknown section or key"),
+        ('[mautic]\npasword = "' + SECRET + '"\n', "mautic.pasword", "unknown key"),
         (
             '[mautic]\nbase_url = "ftp://user:' + SECRET + '@host"\n',
             "mautic.base_url",
             "must start with http:// or https://",
         ),
-        ('[mautic]\npassword = ["' + SECRET + '"]\n', "mautic.password", "Input should be a valid string"),
-        ('[mautic]\ntimeout = "' + SECRET + '"\n', "mautic.timeout", "Input should be a valid number"),
-        ("[queue]\nmax_attempts = 0\n", "queue.max_attempts", "greater than or equal to 1"),
-        ("[mautic]\nbatch_limit = 500\n", "mautic.batch_limit", "less than or equal to 200"),
+        ('[mautic]\npassword = ["' + SECRET + '"]\n', "mautic.password", "must be a text"),
+        ('[mautic]\ntimeout = "' + SECRET + '"\n', "mautic.timeout", "must be a number"),
+        ("[queue]\nmax_attempts = 0\n", "queue.max_attempts", "must be at least 1"),
+        ("[mautic]\nbatch_limit = 500\n", "mautic.batch_limit", "must be at most 200"),
         ('[lifecycle]\ntiers = ["free", "Free"]\n', "lifecycle.tiers", "tiers must be distinct"),
         ('[lifecycle]\ntiers = ["free", "cancelled"]\n', "lifecycle.tiers", "not 'cancelled'"),
     ],
@@ -263,9 +263,7 @@ def test_bad_url_from_the_environment_is_a_config_error(monkeypatch):
     monkeypatch.setenv("MAUTIC_BASE_URL", f"mautic.example.com?token={SECRET}")
     with pytest.raises(ConfigError) as exc:
         load_settings()
-    assert (
-        config_error(exc) == "setting 'mautic.base_url' is invalid: Value error, must start with http:// or https://."
-    )
+    assert config_error(exc) == "setting 'mautic.base_url' is invalid: must start with http:// or https://."
 
 
 @pytest.mark.parametrize(
@@ -295,7 +293,7 @@ def test_invalid_flag_is_a_config_error():
     """A bad value given as a flag is reported like one from a file."""
     with pytest.raises(ConfigError) as exc:
         load_settings(queue={"lease": -5})
-    assert config_error(exc) == "setting 'queue.lease' is invalid: Input should be greater than 0."
+    assert config_error(exc) == "setting 'queue.lease' is invalid: must be greater than 0."
 
 
 def test_config_readable_by_others_is_warned_about(toml):
