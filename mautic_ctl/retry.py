@@ -3,7 +3,9 @@
 Backoff is "full jitter" exponential (tenacity's ``wait_random_exponential``): attempt n waits a
 uniformly random time in ``[0, min(cap, base * 2**(n-1))]``, so a crowd of failed events spreads out
 instead of hammering a recovering Mautic in waves. A 429 waits for ``X-RateLimit-Reset`` without
-counting as an attempt; a permanent error goes dead at once.
+counting as an attempt, but never longer than the backoff cap: a server (or a proxy) announcing a reset
+in the year 5138 must not park the event, and every later event of its user, for ever. A permanent
+error goes dead at once.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy) -
     reason = describe(exc)
     if isinstance(exc, RateLimited):
         reset = exc.reset_at.timestamp() if isinstance(exc.reset_at, datetime) else now + 60
-        return Decision(False, reason, max(reset, now + 1), counts_as_attempt=False)
+        return Decision(False, reason, min(max(reset, now + 1), now + policy.cap), counts_as_attempt=False)
     if isinstance(exc, PermanentError | RuleError):
         return Decision(True, reason)
     if isinstance(exc, ContactGone) and attempts < policy.max_attempts:

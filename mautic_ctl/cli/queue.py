@@ -96,19 +96,21 @@ def show(
 @queue_app.command("retry")
 def retry(
     ctx: typer.Context,
-    events: Annotated[list[int] | None, typer.Argument(help="Queue ids of dead events.")] = None,
+    events: Annotated[
+        list[int] | None, typer.Argument(help="Queue ids of events that are not done (dead, or waiting).")
+    ] = None,
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Revive every dead event.")] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Put dead events back in the queue with fresh attempts."""
+    """Make events due now with fresh attempts: dead ones, and waiting ones (in backoff or deferred by a 429)."""
     from mautic_ctl.cli.render import render_ids
     from mautic_ctl.errors import InputError
     from mautic_ctl.store import queue as q
 
     if bool(events) == all_dead:
-        raise InputError("give queue ids of dead events, or --all-dead (not both).")
+        raise InputError("give queue ids of events to retry, or --all-dead (not both).")
     rt = app_context(ctx).runtime(config=config, db=db)
     revived = q.revive(rt.conn, None if all_dead else events, time.time())
     render_ids("revived", revived, as_json, wanted=None if all_dead else events)

@@ -117,11 +117,13 @@ def render_ids(what: str, ids: list[int], as_json: bool, *, wanted: list[int] | 
 
     missing = sorted(set(wanted or ()) - set(ids))
     if as_json:
-        emit_json({"ids": ids, "count": len(ids), "not_dead": missing})
+        emit_json({"ids": ids, "count": len(ids), "left": missing})
     else:
         info(f"{what}: {len(ids)} event(s)" + (f" ({', '.join(map(str, ids))})" if ids and len(ids) <= 20 else ""))
     if missing:
-        warn(f"not dead (left as they are): {', '.join(map(str, missing))}")
+        warn(
+            f"left as they are (done, superseded, being applied right now, or unknown): {', '.join(map(str, missing))}"
+        )
 
 
 def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: bool) -> None:

@@ -366,22 +366,21 @@ def bury_new(conn: sqlite3.Connection, event: Event, reason: str, now: float) ->
 
 
 def revive(conn: sqlite3.Connection, pks: Sequence[int] | None, now: float) -> list[int]:
-    """Dead events (the given ones, or all with ``pks=None``) back to pending with fresh attempts."""
+    """Events back to pending, due ``now``, with fresh attempts: the given ones if they are not
+    finished and not being applied (dead, pending however long deferred, or processing with an
+    expired lease), or with ``pks=None`` every dead event. Returns the ids revived."""
+    sql = """UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
+                 finished_at = NULL, lease_until = NULL, lease_owner = NULL
+             WHERE {where} RETURNING id"""
     with write(conn):
         if pks is None:
-            got = conn.execute(
-                """UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
-                       finished_at = NULL WHERE status = 'dead' RETURNING id""",
-                (now, now),
-            ).fetchall()
+            got = conn.execute(sql.format(where="status = 'dead'"), (now, now)).fetchall()
         else:
+            revivable = """id = ? AND (status IN ('dead', 'pending')
+                           OR (status = 'processing' AND (lease_until IS NULL OR lease_until <= ?)))"""
             got = []
             for pk in pks:
-                got += conn.execute(
-                    """UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = ?,
-                           updated_at = ?, finished_at = NULL WHERE id = ? AND status = 'dead' RETURNING id""",
-                    (now, now, pk),
-                ).fetchall()
+                got += conn.execute(sql.format(where=revivable), (now, now, pk, now)).fetchall()
     return sorted(r[0] for r in got)
 
 

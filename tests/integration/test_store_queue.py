@@ -645,3 +645,22 @@ def test_replay_can_be_limited_to_one_user(conn):
         settle_one(conn, c.pk, Status.DONE)
     assert q.replay(conn, since="2000-01-01", user_id="b", now=T0) == [pks[1]]
     assert status_of(conn, pks[0]) == "done"
+
+
+def test_revive_acts_on_any_event_that_is_not_done(conn):
+    """Issue 9, hard case 1: a waiting (pending, deferred) event is due again at once, as is one whose
+    worker died (lease expired); done, superseded and live-leased events are left as they are."""
+    orphan, waiting, dead, live, done, superseded = (q.enqueue(conn, event(f"r{i}"), T0).pk for i in range(6))
+    assert [c.pk for c in claim(conn, limit=1)] == [orphan]  # its worker dies: leased until T0 + LEASE
+    assert {c.pk for c in claim(conn, now=T0 + 250)} == {waiting, dead, live, done, superseded}
+    q.settle(conn, [Settlement(waiting, Status.PENDING, Progress(), error="429", next_attempt_at=10**11)], T0 + 250)
+    settle_one(conn, dead, Status.DEAD, error="boom")
+    settle_one(conn, done, Status.DONE)
+    settle_one(conn, superseded, Status.SUPERSEDED)
+    now = T0 + LEASE + 1
+    assert q.revive(conn, [waiting, dead, live, orphan, done, superseded], now=now) == sorted([waiting, dead, orphan])
+    for pk in (waiting, dead, orphan):
+        row = q.get_event(conn, pk)
+        assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("pending", 0, now)
+    assert [status_of(conn, pk) for pk in (live, done, superseded)] == ["processing", "done", "superseded"]
+    assert {c.pk for c in claim(conn, now=now)} == {waiting, dead, orphan}

@@ -23,10 +23,10 @@ SAMPLES = 400
 
 
 def test_rate_limit_waits_for_the_reset_and_is_not_an_attempt():
-    """A 429 retries exactly at X-RateLimit-Reset and does not count as an attempt."""
-    reset = datetime.fromtimestamp(NOW + 1234, tz=UTC)
+    """A 429 retries exactly at X-RateLimit-Reset (within the backoff cap) and does not count as an attempt."""
+    reset = datetime.fromtimestamp(NOW + 234, tz=UTC)
     decision = decide(RateLimited("rate limit exhausted", reset_at=reset), 1, NOW, POLICY)
-    assert decision == Decision(dead=False, reason="rate limit exhausted", retry_at=NOW + 1234, counts_as_attempt=False)
+    assert decision == Decision(dead=False, reason="rate limit exhausted", retry_at=NOW + 234, counts_as_attempt=False)
 
 
 def test_rate_limit_never_goes_dead_even_past_max_attempts():
@@ -116,3 +116,10 @@ def test_contact_gone_is_retried_at_once():
     decision = decide(ContactGone("gone"), 1, 1000.0, policy)
     assert not decision.dead and decision.retry_at == 1000.0
     assert decide(ContactGone("gone"), 3, 1000.0, policy).dead
+
+
+def test_a_rate_limit_reset_in_the_far_future_waits_at_most_the_backoff_cap():
+    """Issue 9, hard case 1: `X-RateLimit-Reset: 99999999999` (the year 5138) defers by the cap, not forever."""
+    reset = datetime.fromtimestamp(99999999999, tz=UTC)
+    decision = decide(RateLimited(reset_at=reset), 1, NOW, POLICY)
+    assert decision.retry_at == NOW + POLICY.cap and not decision.dead and not decision.counts_as_attempt

@@ -68,7 +68,7 @@ def test_retry_by_id_and_bad_arguments(cli, mautic):
     """`queue retry ID` revives that event; no id and no --all-dead is exit 2."""
     assert cli("queue", "retry").code == 2
     res = cli("queue", "retry", "12345", "--json")
-    assert res.code == 0 and res.json()["not_dead"] == [12345]
+    assert res.code == 0 and res.json()["left"] == [12345]
 
 
 def test_purge_keeps_recent_and_dead(cli, mautic):
