@@ -77,6 +77,7 @@ ENV_NAMES: dict[str, str] = {
     "MAUTIC_CTL_STRIPE_WEBHOOK_SECRET": "stripe.webhook_secret",
     "MAUTIC_CTL_LEMONSQUEEZY_SIGNING_SECRET": "lemonsqueezy.signing_secret",
     "MAUTIC_CTL_EVENTS_TOKEN": "webhook.events_token",
+    "MAUTIC_CTL_DASHBOARD_TOKEN": "dashboard.token",
 }
 
 Ref = int | str
@@ -340,6 +341,13 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "port": Key(integer(1, 65535), 8787),
         "events_token": Key(optional(text)),
     },
+    "dashboard": {
+        "host": Key(text, "127.0.0.1"),
+        "port": Key(integer(1, 65535), 8788),
+        "token": Key(optional(text)),
+        "trusted_user_header": Key(optional(text)),
+        "read_only": Key(boolean, False),
+    },
 }
 """Section -> its keys (or one Key for a section of free keys). The defaults are written here only."""
 
@@ -352,6 +360,7 @@ SECRET_KEYS = frozenset(
         "lemonsqueezy.webhook_secret",
         "lemonsqueezy.signing_secret",
         "webhook.events_token",
+        "dashboard.token",
     }
 )
 """Dotted keys whose values are secrets: kept out of every message (see ``Config.secrets``)."""

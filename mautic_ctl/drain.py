@@ -25,7 +25,7 @@ import contextlib
 import contextvars
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,7 +39,20 @@ from mautic_ctl.store import queue as q
 from mautic_ctl.store.queue import Claimed, Progress, Settlement, Status
 from mautic_ctl.verdict import DrainReport
 
-current_event: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_event", default=None)
+current_event: contextvars.ContextVar[int | tuple[int, ...] | None] = contextvars.ContextVar(
+    "current_event", default=None
+)
+"""The event (or, for a batch call, the events) the Mautic call being made serves: for the audit trail."""
+
+
+@contextlib.contextmanager
+def serving(jobs: Iterable[Job]) -> Iterator[None]:
+    """Attribute the calls made inside to these jobs' events (a batch call serves several)."""
+    token = current_event.set(tuple(dict.fromkeys(job.claimed.pk for job in jobs)))
+    try:
+        yield
+    finally:
+        current_event.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +339,8 @@ class Drain:
             return
         if creates:
             try:
-                results = await self.client.upsert_contacts([dict(op.fields) for _, op in creates])
+                with serving(job for job, _ in creates):
+                    results = await self.client.upsert_contacts([dict(op.fields) for _, op in creates])
             except MauticError as exc:
                 for job, _ in creates:
                     job.fail(exc)
@@ -342,9 +356,10 @@ class Drain:
                         job.fail(res.error or PermanentError(msg))
         if updates:
             try:
-                results = await self.client.update_contacts(
-                    [{"id": job.contact_id, **op.fields} for job, op in updates]
-                )
+                with serving(job for job, _ in updates):
+                    results = await self.client.update_contacts(
+                        [{"id": job.contact_id, **op.fields} for job, op in updates]
+                    )
             except MauticError as exc:
                 for job, _ in updates:
                     job.fail(exc)
@@ -389,7 +404,8 @@ class Drain:
             ids = [job.contact_id for job, _ in members if job.contact_id is not None]
             try:
                 async with self._sem:
-                    ok = await self.client.add_to_segment_batch(segment_id, ids)
+                    with serving(job for job, _ in members):
+                        ok = await self.client.add_to_segment_batch(segment_id, ids)
             except MauticError as exc:
                 for job, _ in members:
                     job.fail(exc)

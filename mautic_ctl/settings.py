@@ -108,6 +108,19 @@ class WebhookSettings(_Section):
     """Bearer token the product's backend sends to POST /events."""
 
 
+class DashboardSettings(_Section):
+    host: str
+    """Address the dashboard listens on. Anything but loopback requires a token (or a trusted proxy header)."""
+    port: int
+    token: SecretStr | None
+    """Bearer token (or sign-in) required on every page; required when not bound to loopback."""
+    trusted_user_header: str | None
+    """Set when an authenticating reverse proxy sits in front (e.g. X-Forwarded-User): requests without
+    it are refused, and its value is recorded as who acted."""
+    read_only: bool
+    """Hide every action (retry, replay): a dashboard that can only look."""
+
+
 class Settings(BaseModel):
     """Everything mautic-ctl can be told; see config.example.toml for each key."""
 
@@ -125,6 +138,7 @@ class Settings(BaseModel):
     stripe: ProviderSettings
     lemonsqueezy: ProviderSettings
     webhook: WebhookSettings
+    dashboard: DashboardSettings
 
     config_file: Path | None = Field(None, exclude=True)
     """Where the TOML came from (for messages only)."""

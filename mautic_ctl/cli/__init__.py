@@ -24,6 +24,7 @@ COMMAND_MODULES = {
     "simulate": "webhook",
     "demo": "demo",
     "emulator": "emulator",
+    "dashboard": "dashboard",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db", "--profile"}
 

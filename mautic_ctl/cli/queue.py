@@ -107,12 +107,12 @@ def retry(
     """Make events due now with fresh attempts: dead ones, and waiting ones (in backoff or deferred by a 429)."""
     from mautic_ctl.cli.render import render_ids
     from mautic_ctl.errors import InputError
-    from mautic_ctl.store import queue as q
+    from mautic_ctl.services import operator
 
     if bool(events) == all_dead:
         raise InputError("give queue ids of events to retry, or --all-dead (not both).")
     rt = app_context(ctx).runtime(config=config, db=db)
-    revived = q.revive(rt.conn, None if all_dead else events, time.time())
+    revived = operator.retry(rt.conn, None if all_dead else events)
     render_ids("revived", revived, as_json, wanted=None if all_dead else events)
 
 
@@ -153,12 +153,12 @@ def replay(
     from mautic_ctl.durations import parse_duration
     from mautic_ctl.errors import InputError
     from mautic_ctl.events import parse_datetime
-    from mautic_ctl.store import queue as q
+    from mautic_ctl.services import operator
 
     try:
         start = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
     except InputError:
         start = parse_datetime(since, "--since")
     rt = app_context(ctx).runtime(config=config, db=db)
-    ids = q.replay(rt.conn, since=start.isoformat(), user_id=user_id, now=time.time())
+    ids = operator.replay(rt.conn, since=start.isoformat(), user_id=user_id)
     render_ids("queued for replay (run `mautic-ctl queue run`)", ids, as_json)

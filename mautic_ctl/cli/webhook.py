@@ -25,6 +25,9 @@ def serve(
     apply: Annotated[
         bool, typer.Option("--apply", help="Also drain the queue in the background after each delivery.")
     ] = False,
+    dashboard: Annotated[
+        bool, typer.Option("--dashboard", help="Also serve the dashboard's pages under /dashboard.")
+    ] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -38,9 +41,11 @@ def serve(
 
     def banner(url: str) -> None:
         info(f"mautic-ctl webhook receiver on {url} (POST /webhooks/stripe, /webhooks/lemonsqueezy, /events)")
+        if dashboard:
+            info(f"dashboard on {url}/dashboard/")
 
     rt = app_context(ctx).runtime(config=config, db=db)
-    serve_webhooks(rt, host=host, port=port, apply=apply, on_ready=banner)
+    serve_webhooks(rt, host=host, port=port, apply=apply, dashboard=dashboard, on_ready=banner)
 
 
 @webhook_app.command("list")

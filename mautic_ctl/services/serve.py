@@ -46,7 +46,10 @@ class BackgroundDrain:
         self._thread.join(timeout=10)
 
 
-def build_app(rt: Runtime, *, apply: bool = False) -> tuple[Any, SqliteRecorder, BackgroundDrain | None]:
+def build_app(
+    rt: Runtime, *, apply: bool = False, dashboard: bool = False
+) -> tuple[Any, SqliteRecorder, BackgroundDrain | None]:
+    """The receiver app (and, with ``dashboard``, the dashboard's pages mounted under /dashboard)."""
     from mautic_ctl.webhooks.server import create_webhook_app
 
     settings = rt.settings
@@ -62,6 +65,13 @@ def build_app(rt: Runtime, *, apply: bool = False) -> tuple[Any, SqliteRecorder,
         vocab=settings.vocabulary(),
         on_recorded=drain.notify if drain else None,
     )
+    if dashboard:
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        from mautic_ctl.services.dashboard import dashboard_app
+
+        app = Starlette(routes=[Mount("/dashboard", app=dashboard_app(rt)), Mount("/", app=app)])
     return app, recorder, drain
 
 
@@ -84,7 +94,13 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve_webhooks(
-    rt: Runtime, *, host: str | None, port: int | None, apply: bool, on_ready: Callable[[str], None]
+    rt: Runtime,
+    *,
+    host: str | None,
+    port: int | None,
+    apply: bool,
+    on_ready: Callable[[str], None],
+    dashboard: bool = False,
 ) -> None:
     """Serve until interrupted; ``on_ready`` gets the URL once the port is bound (the CLI's banner)."""
     import uvicorn
@@ -93,8 +109,12 @@ def serve_webhooks(
         rt.settings.require_mautic()
     host = host or rt.settings.webhook.host
     port = port or rt.settings.webhook.port
+    if dashboard:
+        from mautic_ctl.services.dashboard import check_exposure
+
+        check_exposure(rt, host)
     sock = listen(host, port)
-    app, recorder, drain = build_app(rt, apply=apply)
+    app, recorder, drain = build_app(rt, apply=apply, dashboard=dashboard)
     on_ready(f"http://{host}:{port}")
     try:
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))

@@ -95,13 +95,23 @@ def user_for_email(conn: sqlite3.Connection, email: str) -> str | None:
 SQL_AUDIT = """INSERT INTO audit (at, method, path, status, duration_ms, event_pk, error)
                VALUES (?, ?, ?, ?, ?, ?, ?)"""
 
-AuditRow = tuple[float, str, str, int | None, float, int | None, str | None]
+AuditRow = tuple[float, str, str, int | None, float, int | tuple[int, ...] | None, str | None]
+"""(at, method, path, status, duration ms, the event — or the events of a batch call —, error)."""
 
 
 def write_audit(conn: sqlite3.Connection, records: Sequence[AuditRow]) -> None:
-    if records:
-        with write(conn):
-            conn.executemany(SQL_AUDIT, records)
+    """One row per Mautic call; a batch call serving several events is linked to each of them."""
+    if not records:
+        return
+    with write(conn):
+        for at, method, path, status, ms, events, error in records:
+            pks = events if isinstance(events, tuple) else ((events,) if events is not None else ())
+            cur = conn.execute(SQL_AUDIT, (at, method, path, status, ms, pks[0] if pks else None, error))
+            if len(pks) > 1:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO audit_events (event_pk, audit_id) VALUES (?, ?)",
+                    [(pk, cur.lastrowid) for pk in pks],
+                )
 
 
 def recent_audit(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:

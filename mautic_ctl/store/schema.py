@@ -121,3 +121,28 @@ def m002_delivery_body(db: sqlite_utils.Database) -> None:
     if "body" not in columns:
         db.execute("ALTER TABLE deliveries ADD COLUMN body BLOB")
     db.execute("CREATE INDEX IF NOT EXISTS deliveries_outcome ON deliveries (outcome, id)")
+
+
+@MIGRATIONS()
+def m003_operator_actions(db: sqlite_utils.Database) -> None:
+    """What people did through the dashboard (and other operator tools): who, what, when; and which
+    events each batch call served."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS operator_actions (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,                -- e.g. dashboard:127.0.0.1 (never a token)
+            action TEXT NOT NULL,               -- retry | replay | …
+            target TEXT NOT NULL,               -- event:12, user:u1, delivery:3
+            detail TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS operator_actions_at ON operator_actions (at)")
+    db.execute("CREATE INDEX IF NOT EXISTS audit_event ON audit (event_pk) WHERE event_pk IS NOT NULL")
+    # A batch call (contacts batch/new, segment batch add) serves many events: link it to each of them,
+    # so an event's page lists every call made for it.
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS audit_events (
+            event_pk INTEGER NOT NULL, audit_id INTEGER NOT NULL, PRIMARY KEY (event_pk, audit_id)
+        ) WITHOUT ROWID"""
+    )

@@ -1,0 +1,81 @@
+"""`mautic-ctl dashboard`: the web pages for the marketing team, wired to the settings and the store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mautic_ctl.errors import ConfigError, MauticError
+from mautic_ctl.services.runtime import Runtime
+from mautic_ctl.services.serve import listen
+
+
+def auth_mode(rt: Runtime) -> str:
+    m = rt.settings.mautic
+    if m.client_id and m.client_secret:
+        return "OAuth2 (client credentials)"
+    if m.username and m.password:
+        return "HTTP Basic — slow: ~0.46 s of Mautic CPU per call; use OAuth2"
+    return "not configured"
+
+
+def probe(rt: Runtime) -> dict[str, Any]:
+    """One timed call to Mautic: is it reachable, does it accept our credentials, how fast is it."""
+
+    async def call() -> dict[str, Any]:
+        async with rt.client() as client:
+            start = time.perf_counter()
+            segments = await client.list_segments()
+            return {"reachable": "yes", "segments seen": len(segments),
+                    "one call took": f"{(time.perf_counter() - start) * 1000:.0f} ms"}  # fmt: skip
+
+    try:
+        rt.settings.require_mautic()
+        return asyncio.run(call())
+    except (MauticError, ConfigError) as exc:
+        return {"reachable": "no", "why": exc.message}
+
+
+def dashboard_app(rt: Runtime, *, read_only: bool | None = None) -> Any:
+    from mautic_ctl.dashboard.app import DashboardOptions, create_dashboard_app
+
+    d = rt.settings.dashboard
+    return create_dashboard_app(
+        DashboardOptions(
+            db=rt.settings.queue.db,
+            token=d.token.get_secret_value() if d.token else None,
+            trusted_user_header=d.trusted_user_header,
+            read_only=d.read_only if read_only is None else read_only,
+            mautic_url=rt.settings.mautic.base_url,
+            auth_mode=auth_mode(rt),
+            probe=lambda: probe(Runtime(rt.settings, rt.transport)),
+        )
+    )
+
+
+def check_exposure(rt: Runtime, host: str) -> None:
+    """Refuse to expose pages that can change Mautic on a non-loopback address without a token."""
+    from mautic_ctl.dashboard.security import bind_problem
+
+    d = rt.settings.dashboard
+    problem = bind_problem(
+        host, token=d.token.get_secret_value() if d.token else None, trusted_user_header=d.trusted_user_header
+    )
+    if problem:
+        raise ConfigError(problem)
+
+
+def serve_dashboard(
+    rt: Runtime, *, host: str | None, port: int | None, read_only: bool | None, on_ready: Callable[[str], None]
+) -> None:
+    import uvicorn
+
+    host = host or rt.settings.dashboard.host
+    port = port or rt.settings.dashboard.port
+    check_exposure(rt, host)
+    sock = listen(host, port)
+    app = dashboard_app(rt, read_only=read_only)
+    on_ready(f"http://{host}:{port}")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
