@@ -44,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import dashboard as dashboard_bench  # bench/dashboard.py, beside this script
 import httpx
 
 from mautic_ctl.emulator.seed import SEED_CAMPAIGNS, SEED_SEGMENTS
@@ -802,10 +803,11 @@ class Sizes:
     scale: tuple[int, ...]
     scale_reps: int
     compare: bool  # also drain against the emulator in a thread of this process, at 20 and 0 ms
+    dashboard_events: int = 100_000
 
 
 FULL = Sizes(1000, 300, 3, 100, 15, 100, 100, (1_000, 100_000, 1_000_000), 5, True)
-QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False)
+QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1053,6 +1055,12 @@ def run_sections(home: Path, emu: ProcessEmulator, sizes: Sizes, results: dict[s
     results["queue_scale_detail"] = qs
     results["queue_scale"] = {k: v["claim_settle_ms"] for k, v in qs.items()}
 
+    # 5. dashboard -----------------------------------------------------------------------------------
+    section(f"5. dashboard: each page over loopback HTTP with {sizes.dashboard_events:,} events in the store (median)")
+    results["dashboard"] = dash = dashboard_bench.run(home, sizes.dashboard_events)
+    for page, ms in dash["pages_ms"].items():
+        say(f"   {page:15} {ms:6.1f} ms")
+
 
 def _loadavg() -> str:
     try:
@@ -1150,6 +1158,9 @@ def print_table(results: dict[str, Any]) -> None:
     for size, ms in qs.items():
         base = base or ms
         rows.append((f"4 claim+settle 200 @ {int(size):,} done", f"{ms:.1f} ms", "flat", f"x{ms / base:.2f}"))
+    dash = results["dashboard"]
+    rows.append((f"5 dashboard slowest page @ {dash['events']:,} events", f"{dash['slowest_ms']:.1f} ms", "< 200 ms",
+                 sized(dash["slowest_ms"] < 200)))  # fmt: skip
     say()
     say(f"== summary (wall {results['wall_s']:.0f} s)")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -86,8 +86,8 @@ def applied_per_hour(conn: sqlite3.Connection, *, since: float, now: float) -> l
     """(hour start, events finished as done in that hour) for every hour in [since, now], zeros included."""
     got = dict(
         conn.execute(
-            """SELECT CAST(finished_at / 3600 AS INTEGER) * 3600, count(*) FROM events INDEXED BY events_finished
-               WHERE finished_at >= ? AND finished_at IS NOT NULL AND status = 'done' GROUP BY 1""",
+            """SELECT CAST(finished_at / 3600 AS INTEGER) * 3600, count(*) FROM events INDEXED BY events_done_at
+               WHERE status = 'done' AND finished_at >= ? GROUP BY 1""",
             (since,),
         ).fetchall()
     )
