@@ -106,12 +106,16 @@ def write_audit(conn: sqlite3.Connection, records: Sequence[AuditRow]) -> None:
     with write(conn):
         for at, method, path, status, ms, events, error in records:
             pks = events if isinstance(events, tuple) else ((events,) if events is not None else ())
-            cur = conn.execute(SQL_AUDIT, (at, method, path, status, ms, pks[0] if pks else None, error))
-            if len(pks) > 1:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO audit_events (event_pk, audit_id) VALUES (?, ?)",
-                    [(pk, cur.lastrowid) for pk in pks],
-                )
+            if len(pks) <= 1:
+                conn.execute(SQL_AUDIT, (at, method, path, status, ms, pks[0] if pks else None, error))
+                continue
+            audit_id = conn.execute(
+                SQL_AUDIT + " RETURNING id", (at, method, path, status, ms, pks[0], error)
+            ).fetchone()[0]
+            conn.executemany(
+                "INSERT OR IGNORE INTO audit_events (event_pk, audit_id) VALUES (?, ?)",
+                [(pk, audit_id) for pk in pks],
+            )
 
 
 def recent_audit(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:

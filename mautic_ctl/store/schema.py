@@ -146,5 +146,5 @@ def m003_operator_actions(db: sqlite_utils.Database) -> None:
     db.execute(
         """CREATE TABLE IF NOT EXISTS audit_events (
             event_pk INTEGER NOT NULL, audit_id INTEGER NOT NULL, PRIMARY KEY (event_pk, audit_id)
-        ) WITHOUT ROWID"""
+        )"""
     )

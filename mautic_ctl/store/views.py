@@ -86,7 +86,7 @@ def applied_per_hour(conn: sqlite3.Connection, *, since: float, now: float) -> l
     """(hour start, events finished as done in that hour) for every hour in [since, now], zeros included."""
     got = dict(
         conn.execute(
-            """SELECT CAST(finished_at / 3600 AS INTEGER) * 3600, count(*) FROM events
+            """SELECT CAST(finished_at AS INTEGER) / 3600 * 3600, count(*) FROM events
                WHERE status = 'done' AND finished_at >= ? GROUP BY 1""",
             (since,),
         ).fetchall()
@@ -98,9 +98,7 @@ def applied_per_hour(conn: sqlite3.Connection, *, since: float, now: float) -> l
 def last_activity(conn: sqlite3.Connection) -> dict[str, Any]:
     """When Mautic was last called and how that went; when an event last finished."""
     call = conn.execute("SELECT at, method, path, status, error FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    finished = conn.execute(
-        "SELECT max(finished_at) FROM events WHERE finished_at IS NOT NULL"
-    ).fetchone()[0]
+    finished = conn.execute("SELECT max(finished_at) FROM events WHERE finished_at IS NOT NULL").fetchone()[0]
     return {"last_call": dict(call) if call else None, "last_finished_at": finished}
 
 
