@@ -51,9 +51,14 @@ def install_chromium() -> str | None:
     return find_chromium()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A launched headless Chromium (Playwright Browser); skips only where none can be installed."""
+    """A launched headless Chromium (Playwright Browser); skips only where none can be installed.
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread while it
+    is open, and any in-process `asyncio.run` (the CLI's drain) fails under it — so keep browser tests in
+    modules of their own, and the browser closes when the module ends.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - playwright is in the test extra
