@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import stat
-import tomllib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -490,6 +489,8 @@ def config_path(explicit: Path | None) -> Path | None:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """The config file's contents; ConfigError if unreadable; a warning if others can read it."""
+    import tomllib  # only when there is a file: env-only deployments (and bursts) never pay for it
+
     try:
         mode = path.stat().st_mode
         with path.open("rb") as fh:
