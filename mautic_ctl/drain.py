@@ -123,6 +123,7 @@ class Drain:
         self.now, self.on_progress = now, on_progress
         self.owner = q.worker_name()
         self.report = DrainReport()
+        self.stop_requested = False  # set by `queue work` on SIGTERM: finish this round, claim no more
         self._audit: list[mirror.AuditRow] = []
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
 
@@ -144,7 +145,7 @@ class Drain:
     async def run(self) -> DrainReport:
         start = time.monotonic()
         try:
-            while True:
+            while not self.stop_requested:
                 remaining = None if self.opts.limit is None else self.opts.limit - self.report.processed
                 if remaining is not None and remaining <= 0:
                     break

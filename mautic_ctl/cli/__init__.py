@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "emulator": "emulator",
     "dashboard": "dashboard",
+    "db": "db",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db", "--profile"}
 

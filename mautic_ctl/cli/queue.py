@@ -1,4 +1,4 @@
-"""queue run | list | stats | show | retry | purge | replay."""
+"""queue run | work | list | stats | show | retry | purge | replay."""
 
 import time
 from typing import Annotated
@@ -38,6 +38,34 @@ def run(
     stats = q.stats(rt.conn, time.time())
     scheduled = stats["counts"]["pending"] - stats["due"]
     render_drain(report, stats["due"], scheduled, as_json)
+
+
+@queue_app.command("work")
+def work(
+    ctx: typer.Context,
+    max_idle: Annotated[float, typer.Option("--max-idle", min=0.1, help="Look at the queue at least every S s.")] = 5.0,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run as a long-lived worker: drain, wait for new events, drain again; SIGTERM finishes the round and exits 0."""
+    from mautic_ctl.cli.output import emit_json, info, warn
+    from mautic_ctl.services.work import work as run_worker
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+
+    def on_drain(r) -> None:  # type: ignore[no-untyped-def]
+        info(f"applied {r.applied}, retried {r.retried}, deferred {r.deferred}, dead {r.dead}, "
+             f"superseded {r.superseded} ({r.calls} API calls, {r.seconds:.2f} s)")  # fmt: skip
+
+    report = run_worker(rt, rt.drain_options(), on_drain=on_drain, on_wait=warn, max_idle=max_idle)
+    payload = {k: getattr(report, k) for k in report.__slots__}  # type: ignore[attr-defined]
+    payload["seconds"] = round(report.seconds, 3)
+    if as_json:
+        emit_json(payload)
+    else:
+        info(f"stopped ({report.stopped_by}) after {report.rounds} round(s): applied {report.applied}, "
+             f"retried {report.retried}, dead {report.dead}, {report.calls} API calls")  # fmt: skip
 
 
 @queue_app.command("list")

@@ -19,6 +19,7 @@ from pathlib import Path
 from mautic_ctl.errors import InputError
 from mautic_ctl.events import Event, EventKind
 from mautic_ctl.store import queue as q
+from mautic_ctl.store.db import drain_lock_path
 
 CHUNK = 500  # events per write transaction: short enough never to hold the write lock for long
 
@@ -115,7 +116,7 @@ def apply_now(
     leader releases it with its process.
     """
     deadline = time.monotonic() + timeout
-    with Path(f"{db}.drain-lock").open("a") as lock:
+    with drain_lock_path(db).open("a") as lock:
         while True:
             if q.settled_or_waiting(conn, pk, time.time()):
                 return

@@ -66,6 +66,21 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+def drain_lock_path(target: Path | str) -> Path:
+    """The file whose flock elects one apply-at-once drainer among this host's processes.
+
+    Beside a SQLite file; for a PostgreSQL store, in the temp directory (per host: drainers on other
+    hosts are safe anyway, the claim never hands one event to two of them).
+    """
+    if is_postgres(target):
+        import hashlib
+        import tempfile
+
+        digest = hashlib.sha256(str(target).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"mautic-ctl-{digest}.drain-lock"
+    return Path(f"{target}.drain-lock")
+
+
 def on_postgres(conn: object) -> bool:
     """Whether ``conn`` is a PostgreSQL store (for the few statements written once per engine)."""
     return not isinstance(conn, sqlite3.Connection)

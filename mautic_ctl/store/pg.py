@@ -135,17 +135,6 @@ class PgConnection:
         if exclusive:
             self.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
-    def wait_for_events(self, timeout: float) -> bool:
-        """Block until an insert into ``events`` is committed somewhere, or ``timeout``; True if woken."""
-        conn = self.raw
-        woke = False
-        for _ in conn.notifies(timeout=max(timeout, 0.001), stop_after=1):
-            woke = True
-        return woke
-
-    def listen(self) -> None:
-        self.execute(f"LISTEN {CHANNEL}")
-
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
@@ -221,6 +210,22 @@ def connect(target: object, *, migrate: bool = True) -> PgConnection:
         conn.close()
         raise
     return conn
+
+
+def listener(target: object) -> psycopg.Connection[Any]:
+    """A dedicated (unpooled) connection LISTENing for new events; its socket is ready when one is committed."""
+    url = url_of(target)
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise _unavailable(url, exc) from None
+    conn.execute(f"LISTEN {CHANNEL}")  # type: ignore[arg-type]
+    return conn
+
+
+def consume_notifies(conn: psycopg.Connection[Any]) -> int:
+    """Read the notifications that made the listener's socket ready; how many."""
+    return sum(1 for _ in conn.notifies(timeout=0.01))
 
 
 # --- schema -----------------------------------------------------------------------------------

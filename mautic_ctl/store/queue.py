@@ -494,3 +494,12 @@ def stats(conn: sqlite3.Connection, now: float) -> dict[str, Any]:
         "oldest_due_age_s": round(now - due[1], 1) if due[1] is not None else None,
         "next_attempt_at": nxt,
     }
+
+
+def next_due_at(conn: sqlite3.Connection) -> float | None:
+    """When the next unfinished event comes due: a scheduled attempt, or a lease that will expire."""
+    row = conn.execute(
+        """SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END)
+           FROM events WHERE status IN ('pending', 'processing')"""
+    ).fetchone()
+    return row[0]
