@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -76,17 +75,16 @@ def enqueue(db: Path, events: Sequence[Event]) -> None:
         conn.close()
 
 
-def status_counts(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db)
+def status_counts(db: Path | str) -> dict[str, int]:
+    conn = connect(db)  # either store: a SQLite path or a postgresql:// URL
     try:
         return dict(conn.execute("SELECT status, count(*) FROM events GROUP BY status").fetchall())
     finally:
         conn.close()
 
 
-def event_rows(db: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+def event_rows(db: Path | str) -> list[dict[str, Any]]:
+    conn = connect(db)
     try:
         return [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
     finally:

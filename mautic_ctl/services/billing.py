@@ -8,10 +8,11 @@ are kept in ``deliveries`` with their reason and body — never dropped.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from mautic_ctl.events import Event, Vocabulary
 from mautic_ctl.services.record import record_many
 from mautic_ctl.store import billing, connect, write
 from mautic_ctl.store import queue as q
+from mautic_ctl.store.db import is_postgres
 from mautic_ctl.webhooks.delivery import delivery_key, normalise_delivery
 from mautic_ctl.webhooks.model import ProviderConfig
 from mautic_ctl.webhooks.recording import Delivery, RecordOutcome, RecordStatus, outcome_of
@@ -31,6 +33,7 @@ class SqliteRecorder:
     def __init__(self, db: Path, configs: Mapping[str, ProviderConfig], vocab: Vocabulary) -> None:
         self.db, self.configs, self.vocab = db, configs, vocab
         self._local = threading.local()
+        self._schema_checked = False
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -39,8 +42,25 @@ class SqliteRecorder:
             conn = self._local.conn = connect(self.db)
         return conn
 
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """SQLite: this thread's connection. PostgreSQL: one borrowed from the pool for this delivery,
+        so a receiver's many request threads share a few server connections."""
+        if not is_postgres(self.db):
+            yield self.conn
+            return
+        conn = connect(self.db, check_schema=not self._schema_checked)
+        self._schema_checked = True
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def record(self, delivery: Delivery) -> RecordOutcome:
-        conn = self.conn
+        with self._connection() as conn:
+            return self._record(conn, delivery)
+
+    def _record(self, conn: sqlite3.Connection, delivery: Delivery) -> RecordOutcome:
         key = delivery_key(delivery.provider, delivery.payload, delivery.raw)
         with write(conn):
             seen = billing.seen_delivery(conn, delivery.provider, key)

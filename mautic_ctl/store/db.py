@@ -38,10 +38,14 @@ def is_postgres(target: object) -> bool:
     return str(target).startswith(("postgresql:", "postgres:"))
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """Open (creating and migrating if needed) the store at ``path`` (a SQLite file or a PostgreSQL URL)."""
+def connect(path: Path | str, *, check_schema: bool = True) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the store at ``path`` (a SQLite file or a PostgreSQL URL).
+
+    ``check_schema=False``: a PostgreSQL connection borrowed again by a process that already checked the
+    schema (a receiver borrows one per delivery); SQLite's check is one pragma read and always runs.
+    """
     if is_postgres(path):
-        return _connect_postgres(path)
+        return _connect_postgres(path, check_schema)
     path = Path(path).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,14 +90,14 @@ def on_postgres(conn: object) -> bool:
     return not isinstance(conn, sqlite3.Connection)
 
 
-def _connect_postgres(target: object) -> sqlite3.Connection:
+def _connect_postgres(target: object, check_schema: bool) -> sqlite3.Connection:
     try:
         from mautic_ctl.store import pg
     except ImportError:
         raise ConfigError(
             "a postgresql:// store needs the PostgreSQL driver; install it with: pip install 'mautic-ctl[postgres]'."
         ) from None
-    return pg.connect(target)  # type: ignore[return-value]  # the same surface, see store.pg
+    return pg.connect(target, migrate=check_schema)  # type: ignore[return-value]  # the same surface, see store.pg
 
 
 def _retry_locked(conn: sqlite3.Connection, sql: str) -> None:
