@@ -50,6 +50,7 @@ def work(
 ) -> None:
     """Run as a long-lived worker: drain, wait for new events, drain again; SIGTERM finishes the round and exits 0."""
     from mautic_ctl.cli.output import emit_json, info, warn
+    from mautic_ctl.cli.render import drain_payload
     from mautic_ctl.services.work import work as run_worker
 
     rt = app_context(ctx).runtime(config=config, db=db)
@@ -59,13 +60,13 @@ def work(
              f"superseded {r.superseded} ({r.calls} API calls, {r.seconds:.2f} s)")  # fmt: skip
 
     report = run_worker(rt, rt.drain_options(), on_drain=on_drain, on_wait=warn, max_idle=max_idle)
-    payload = {k: getattr(report, k) for k in report.__slots__}  # type: ignore[attr-defined]
-    payload["seconds"] = round(report.seconds, 3)
+    done = report.drained
     if as_json:
-        emit_json(payload)
+        emit_json(drain_payload(done, 0) | {"rounds": report.rounds, "wakeups": report.wakeups,
+                  "wait_mode": report.wait_mode, "stopped_by": report.stopped_by})  # fmt: skip
     else:
-        info(f"stopped ({report.stopped_by}) after {report.rounds} round(s): applied {report.applied}, "
-             f"retried {report.retried}, dead {report.dead}, {report.calls} API calls")  # fmt: skip
+        info(f"stopped ({report.stopped_by}) after {report.rounds} round(s): applied {done.applied}, "
+             f"retried {done.retried}, dead {done.dead}, {done.calls} API calls")  # fmt: skip
 
 
 @queue_app.command("list")

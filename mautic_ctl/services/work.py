@@ -31,26 +31,17 @@ UNREACHABLE_WAIT_S = 5.0
 class WorkReport:
     """Totals over the worker's life, for its exit summary."""
 
-    rounds: int = 0
-    applied: int = 0
-    retried: int = 0
-    deferred: int = 0
-    dead: int = 0
-    superseded: int = 0
-    calls: int = 0
+    drained: DrainReport = field(default_factory=DrainReport)  # summed over every drain of this worker
+    rounds: int = 0  # drains that processed something
     wakeups: int = 0
-    seconds: float = 0.0
-    wait_mode: str = ""
+    wait_mode: str = ""  # "listen" (PostgreSQL NOTIFY) or "poll" (SQLite)
     stopped_by: str | None = None
     unreachable: list[str] = field(default_factory=list)
 
     def add(self, r: DrainReport) -> None:
-        self.applied += r.applied
-        self.retried += r.retried
-        self.deferred += r.deferred
-        self.dead += r.dead
-        self.superseded += r.superseded
-        self.calls += r.calls
+        t = self.drained
+        t.applied, t.retried, t.deferred = t.applied + r.applied, t.retried + r.retried, t.deferred + r.deferred
+        t.dead, t.superseded, t.calls = t.dead + r.dead, t.superseded + r.superseded, t.calls + r.calls
 
 
 class _Stop:
@@ -126,7 +117,7 @@ async def _work(
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        total.seconds = time.monotonic() - start
+        total.drained.seconds = time.monotonic() - start
         total.stopped_by = stop.signal
     return total
 
