@@ -13,7 +13,9 @@ tests run it), at 20 ms and at 0 ms injected latency, to show what sharing the G
 
 Sections (printed in this order): 1 drain (batched vs sequential, API calls vs their floor),
 3 start-up (+ `python -X importtime`), 2 burst of `mautic-ctl signup` processes, 3b the `mautic51`
-cost profile with OAuth2 and with HTTP Basic, 4 queue claim + settle over 10^3..10^6 finished rows.
+cost profile with OAuth2 and with HTTP Basic, 4 queue claim + settle over 10^3..10^6 finished rows,
+6 the queue on PostgreSQL (bench/pg_bench.py): SQLite x1 vs PostgreSQL x1/x2/x4 workers under the
+`mautic51` profile, 1 vs 4 workers at 100 ms per call, claim + settle over 10^3..10^6 finished rows.
 Start-up runs before the burst so the burst's 100 processes do not linger in its figures.
 """
 
@@ -804,10 +806,15 @@ class Sizes:
     scale_reps: int
     compare: bool  # also drain against the emulator in a thread of this process, at 20 and 0 ms
     dashboard_events: int = 100_000
+    pg_events: int = 2000  # section 6 (PostgreSQL): events of the side-by-side drain (mautic51 profile)
+    pg_latency_events: int = 1000  # ... of the 100 ms drain, 1 vs 2 vs 4 workers
+    pg_workers: tuple[int, ...] = (1, 2, 4)
+    pg_scale: tuple[int, ...] = (1_000, 100_000, 1_000_000)
 
 
 FULL = Sizes(1000, 300, 3, 100, 15, 100, 100, (1_000, 100_000, 1_000_000), 5, True)
-QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000)
+# quick: section 6 only proves its code runs (the smoke test has 60 s for everything)
+QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000, 20, 0, (1,), (1_000,))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1061,6 +1068,24 @@ def run_sections(home: Path, emu: ProcessEmulator, sizes: Sizes, results: dict[s
     for page, ms in dash["pages_ms"].items():
         say(f"   {page:15} {ms:6.1f} ms")
 
+    # 6. PostgreSQL -----------------------------------------------------------------------------------
+    section(
+        f"6. the queue on PostgreSQL: {sizes.pg_events} events (mautic51 profile) SQLite x1 vs PostgreSQL "
+        f"x{'/'.join(map(str, sizes.pg_workers))} `queue work` processes; {sizes.pg_latency_events} events at "
+        f"100 ms/call; claim + settle over finished rows; load average {_loadavg()}"
+    )
+    from pg_bench import run_section  # bench/pg_bench.py (this directory is on sys.path)
+
+    pg_events = workload(settings, sizes.pg_events, sizes.pg_events // 2, seed=51, prefix="pg")
+    # 4 workers claim up to 4 x 200 events at once, one per user: give them at least that many users
+    pg_latency = workload(settings, sizes.pg_latency_events, sizes.pg_latency_events * 4 // 5, seed=52, prefix="pl")
+    results["postgres"] = run_section(
+        home, emu, events=pg_events, latency_events=pg_latency, workers=sizes.pg_workers, scale=sizes.pg_scale,
+        reps=sizes.scale_reps, env=base_env(home) | mautic_env(emu.url, home / "unused.db"), cli=cli_path(),
+        fresh_sqlite=fresh_db, round_fn=lambda conn, rep: queue_round(conn, settings, 200, rep),
+        payload=FINISHED_PAYLOAD, restore_latency_ms=LATENCY_MS, say=say,
+    )  # fmt: skip
+
 
 def _loadavg() -> str:
     try:
@@ -1109,6 +1134,12 @@ def public(results: dict[str, Any]) -> dict[str, Any]:
             "queue_scale": results["queue_scale_detail"],
         },
     }
+    if results.get("postgres"):
+        pg = results["postgres"]
+        doc["postgres"] = {
+            k: pg[k] for k in ("postgresql", "drain_mautic51", "drain_100ms", "speedup_100ms", "queue_scale")
+        }
+        doc["details"]["postgres_queue_scale"] = pg["queue_scale_detail"]
     return doc
 
 
@@ -1161,6 +1192,21 @@ def print_table(results: dict[str, Any]) -> None:
     dash = results["dashboard"]
     rows.append((f"5 dashboard slowest page @ {dash['events']:,} events", f"{dash['slowest_ms']:.1f} ms", "< 200 ms",
                  sized(dash["slowest_ms"] < 200)))  # fmt: skip
+    pg = results.get("postgres")
+    if pg:
+        for name, r in pg["drain_mautic51"].items():
+            rows.append((f"6 mautic51 drain, {name}", f"{r['events_per_s']:.1f} events/s",
+                         "", f"{r['calls_per_event']:.3f} calls/event"))  # fmt: skip
+        for name, r in pg["drain_100ms"].items():
+            rows.append((f"6 100 ms/call drain, postgresql {name}", f"{r['events_per_s']:.1f} events/s", "", ""))
+        if pg.get("speedup_100ms"):
+            rows.append(("6 4 workers / 1 at 100 ms", f"{pg['speedup_100ms']:.2f}x", ">= 2.5x",
+                         sized(pg["speedup_100ms"] >= 2.5)))  # fmt: skip
+        pg_base = None
+        for size, ms in pg["queue_scale"].items():
+            pg_base = pg_base or ms
+            label = f"6 PostgreSQL claim+settle 200 @ {int(size):,}"
+            rows.append((label, f"{ms:.1f} ms", "flat", f"x{ms / pg_base:.2f}"))
     say()
     say(f"== summary (wall {results['wall_s']:.0f} s)")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -298,29 +298,19 @@ def settle(
 
     with write(conn, exclusive=False):
         if owner is not None:
-            # A no-op UPDATE rather than a SELECT: on PostgreSQL it row-locks each event until the
-            # settle commits, so no other worker can claim it between this check and the writes below.
-            lost = {
-                s.pk
-                for s in settlements
-                if conn.execute(
-                    """UPDATE events SET lease_owner = lease_owner
-                       WHERE id = ? AND lease_owner = ? AND status = 'processing'""",
-                    (s.pk, owner),
-                ).rowcount
-                == 0
-            }
+            # A no-op UPDATE rather than a SELECT: on PostgreSQL it row-locks the events until the
+            # settle commits, so no other worker can claim one between this check and the writes below.
+            lost = {s.pk for s in settlements} - _still_held(conn, [s.pk for s in settlements], owner)
             if lost:
                 return lost
         conn.executemany(SQL_UPSERT_USER, mirror_updates)
-        for s in settlements:
-            finished = now if s.status in FINISHED else None
-            conn.execute(
-                """UPDATE events SET status = ?, progress = ?, result = coalesce(?, result),
-                       last_error = coalesce(?, last_error), next_attempt_at = coalesce(?, next_attempt_at),
-                       lease_until = NULL, lease_owner = NULL, updated_at = ?, finished_at = ?,
-                       attempts = attempts - ?
-                   WHERE id = ?""",
+        conn.executemany(
+            """UPDATE events SET status = ?, progress = ?, result = coalesce(?, result),
+                   last_error = coalesce(?, last_error), next_attempt_at = coalesce(?, next_attempt_at),
+                   lease_until = NULL, lease_owner = NULL, updated_at = ?, finished_at = ?,
+                   attempts = attempts - ?
+               WHERE id = ?""",
+            [
                 (
                     s.status.value,
                     s.progress.to_json(),
@@ -328,21 +318,40 @@ def settle(
                     s.error,
                     s.next_attempt_at,
                     now,
-                    finished,
+                    now if s.status in FINISHED else None,
                     0 if s.counts_as_attempt else 1,
                     s.pk,
-                ),
-            )
-            if s.error:
-                outcome = {Status.DEAD: "dead", Status.PENDING: "retry"}.get(s.status, s.status.value)
-                if not s.counts_as_attempt:
-                    outcome = "deferred"
-                conn.execute(
-                    """INSERT INTO event_errors (event_pk, at, attempt, error, outcome)
-                       SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
-                    (now, s.error, outcome, s.pk),
                 )
+                for s in settlements
+            ],
+        )
+        conn.executemany(
+            """INSERT INTO event_errors (event_pk, at, attempt, error, outcome)
+               SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
+            [(now, s.error, _error_outcome(s), s.pk) for s in settlements if s.error],
+        )
     return set()
+
+
+def _error_outcome(s: Settlement) -> str:
+    if not s.counts_as_attempt:
+        return "deferred"
+    return {Status.DEAD: "dead", Status.PENDING: "retry"}.get(s.status, s.status.value)
+
+
+def _still_held(conn: sqlite3.Connection, pks: Sequence[int], owner: str) -> set[int]:
+    """Which of ``pks`` are still leased to ``owner`` (row-locked until the transaction ends)."""
+    held: set[int] = set()
+    for start in range(0, len(pks), 500):
+        chunk = pks[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        got = conn.execute(
+            f"""UPDATE events SET lease_owner = lease_owner
+                WHERE id IN ({marks}) AND lease_owner = ? AND status = 'processing' RETURNING id""",
+            (*chunk, owner),
+        ).fetchall()
+        held.update(r[0] for r in got)
+    return held
 
 
 def bury_new(conn: sqlite3.Connection, event: Event, reason: str, now: float) -> Enqueued:
