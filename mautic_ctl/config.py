@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mautic_ctl.errors import ConfigError
-from mautic_ctl.events import CANCELLED, FieldSpec, FieldType, Vocabulary
+from mautic_ctl.events import CANCELLED, Event, FieldSpec, FieldType, Vocabulary
 
 APP_NAME = "mautic-ctl"
 ENV_CONFIG = "MAUTIC_CTL_CONFIG"
@@ -157,6 +157,17 @@ def _bounds(value: float, lo: float | None, hi: float | None) -> None:
         raise Invalid(f"must be at least {lo:g}")
     if hi is not None and value > hi:
         raise Invalid(f"must be at most {hi:g}")
+
+
+def choice(*allowed: str) -> Callable[[object], str]:
+    """One of ``allowed``, compared case-insensitively (normalised to lower case)."""
+
+    def run(value: object) -> str:
+        if isinstance(value, str) and value.strip().lower() in allowed:
+            return value.strip().lower()
+        raise Invalid(f"must be one of: {', '.join(allowed)}")
+
+    return run
 
 
 def path(value: object) -> Path:
@@ -346,6 +357,9 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "token": Key(optional(text)),
         "trusted_user_header": Key(optional(text)),
         "read_only": Key(boolean, False),
+    },
+    "identity": {
+        "on_shared_contact": Key(choice("adopt", "refuse"), "adopt"),
     },
 }
 """Section -> its keys (or one Key for a section of free keys). The defaults are written here only."""
@@ -626,6 +640,16 @@ class QuickConfig:
     oauth2: bool = False  # client id and secret are both set; values not kept here
     basic: bool = False  # username and password are both set
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    tier_segments: frozenset[str] = frozenset()  # tiers whose segment is configured
+    cancel_tier: str = DEFAULT_TIERS[0]
+
+    def check_expressible(self, event: Event) -> None:
+        """Refuse (exit 2, nothing recorded) an event the configuration cannot express."""
+        from mautic_ctl.completeness import inexpressible
+
+        why = inexpressible(event, self.vocabulary.tiers, self.cancel_tier, self.tier_segments)
+        if why:
+            raise ConfigError(why)
 
     def require_mautic(self) -> None:
         """The same check as ``Settings.require_mautic``, so an unconfigured apply records nothing."""
@@ -643,4 +667,6 @@ def load_quick(config: Path | None = None, db: Path | None = None, profile: str 
         oauth2=bool(m["client_id"] and m["client_secret"]),
         basic=bool(m["username"] and m["password"]),
         secrets=secrets_of(cfg),
+        tier_segments=frozenset(t for t in cfg["lifecycle"]["tiers"] if t in cfg["segments"]),
+        cancel_tier=cfg["lifecycle"]["cancel_tier"],
     )

@@ -29,9 +29,11 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mautic_ctl import identity
 from mautic_ctl.errors import ContactGone, LeaseLost, MauticCtlError, MauticError, NotFound, PermanentError, RuleError
 from mautic_ctl.events import EventKind
 from mautic_ctl.mautic.client import MauticClient, RequestRecord
+from mautic_ctl.mautic.live import LiveContact, LiveRead, read_contacts
 from mautic_ctl.retry import RetryPolicy, decide, describe
 from mautic_ctl.rules import Op, OpKind, Plan, Policy, UserState, plan
 from mautic_ctl.store import mirror
@@ -65,6 +67,7 @@ class DrainOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batched: bool = True  # False: one call per operation, sequentially (the seed's design; benchmarks)
     user_id: str | None = None  # only this user's events (apply-at-once after recording)
+    on_shared_contact: identity.OnShared = identity.OnShared.ADOPT  # [identity] on_shared_contact
 
 
 @dataclass(slots=True)
@@ -75,6 +78,8 @@ class Job:
     plan: Plan
     contact_id: int | None
     verify: frozenset[str] = frozenset()  # campaign entries that may already have reached Mautic
+    before: UserState = field(default_factory=UserState)  # what the plan started from (mirror or live)
+    disown: frozenset[str] = frozenset()  # other user ids the mirror gave this contact (adopted from)
     error: BaseException | None = None
     lost: bool = False  # our lease was taken over: another worker owns the event now
 
@@ -126,6 +131,7 @@ class Drain:
         self.stop_requested = False  # set by `queue work` on SIGTERM: finish this round, claim no more
         self._audit: list[mirror.AuditRow] = []
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
+        self._reverse: tuple[dict[int, str], dict[int, str]] | None = None
 
     def record_request(self, rec: RequestRecord) -> None:
         """The client's ``on_request`` hook: buffer one audit row (flushed with each progress commit)."""
@@ -173,21 +179,52 @@ class Drain:
 
     async def round(self, claimed: list[Claimed]) -> None:
         users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
-        jobs: list[Job] = []
         settlements: list[Settlement] = []
+        todo: list[Claimed] = []
         for c in claimed:
             row = users.get(c.event.user_id)
-            state = row.state if row else UserState()
             if c.attempts > self.opts.retry.max_attempts:
                 reason = f"gave up after {c.attempts - 1} attempts (its worker stopped each time)"
                 settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=reason))
-                continue
-            if self._stale(c, row):
+            elif self._stale(c, row):
                 result = {
                     "superseded_by_event_at": row.last_event_at.isoformat() if row and row.last_event_at else None
                 }
                 settlements.append(Settlement(c.pk, Status.SUPERSEDED, c.progress, result=result))
-                continue
+            else:
+                todo.append(c)
+
+        owners = mirror.contact_owners(self.conn, (r.state.contact_id for r in users.values() if r.state.contact_id))
+        cold = [c for c in todo if not self._first_hand(c, users.get(c.event.user_id), owners)]
+        # An earlier attempt of the same event already read Mautic: continue its plan from that state.
+        live = await self._read_live([c for c in cold if c.progress.before is None], users)
+        owners |= mirror.contact_owners(self.conn, (contact.contact_id for contact in live.found.values()))
+        cold_pks = {c.pk for c in cold}
+        others_rows = mirror.load_users(self.conn, {u for us in owners.values() for u in us} - set(users))
+
+        jobs: list[Job] = []
+        for c in todo:
+            row = users.get(c.event.user_id)
+            state = row.state if row else UserState()
+            disown: frozenset[str] = frozenset()
+            email = (c.event.email or state.email or "").strip().casefold()
+            read_error = live.errors.get(email) if c.pk in cold_pks else None
+            if c.pk in cold_pks and c.progress.before is not None:
+                state = identity.state_from_dict(c.progress.before)
+                disown = frozenset(c.progress.adopted_from)
+            elif c.pk in cold_pks and read_error is None:
+                contact = live.found.get(email)
+                state = self._live_state(contact, state)
+                c.progress.before = identity.state_to_dict(state)
+                others = owners.get(contact.contact_id, set()) - {c.event.user_id} if contact else set()
+                if contact and others and self.opts.on_shared_contact is identity.OnShared.REFUSE:
+                    c.progress.shared_with = sorted(others)
+                    error = identity.refusal(c.event.user_id, others, contact.contact_id, contact.email)
+                    settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=error))
+                    continue
+                if others:
+                    disown = frozenset(others)
+                    c.progress.adopted_from = sorted(others)
             try:
                 p = plan(c.event, state, self.policy)
             except RuleError as exc:
@@ -196,7 +233,11 @@ class Drain:
             verify = frozenset(c.progress.uncertain)
             if c.progress.replay:  # the mirror was forgotten: ask Mautic before any entry
                 verify |= {op.key for op in p.ops if op.kind is OpKind.CAMPAIGN_ADD}
-            jobs.append(Job(c, p, c.progress.contact_id or state.contact_id, verify))
+            job = Job(c, p, c.progress.contact_id or state.contact_id, verify, state, disown)
+            if read_error is not None:
+                job.fail(read_error)  # settled below as any failed call: retried, or dead when permanent
+            jobs.append(job)
+        users |= others_rows
 
         heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
         try:
@@ -223,6 +264,52 @@ class Drain:
         self.flush_audit()
         for s in settlements:
             self._count(s)
+
+    def _first_hand(self, c: Claimed, row: mirror.MirrorRow | None, owners: dict[int, set[str]]) -> bool:
+        """The tool itself established this user's memberships: the mirror can be planned from as is.
+
+        Not first-hand: a user never applied in this database, a contact gone or another user id also
+        maps to, a row rebuilt from a read. Those plan from Mautic's live state (read in batches).
+        """
+        if row is None or not row.state.known or row.state.contact_id is None or not row.first_hand:
+            return False
+        return owners.get(row.state.contact_id, set()) <= {c.event.user_id}
+
+    async def _read_live(self, cold: list[Claimed], users: dict[str, mirror.MirrorRow]) -> LiveRead:
+        """What Mautic holds for these users' emails (GET only); a failed read fails only its users."""
+        known = {uid: row.state.email for uid, row in users.items()}
+        emails = [e for e in (c.event.email or known.get(c.event.user_id) for c in cold) if e]
+        if not emails:
+            return LiveRead()
+        f = self.policy.fields
+        aliases = (f.tier, f.status, f.lifetime_value)
+        return await read_contacts(self.client, emails, concurrency=self.opts.concurrency, aliases=aliases)
+
+    def _live_state(self, live: LiveContact | None, fallback: UserState) -> UserState:
+        if live is None:
+            return identity.live_state(None, {}, (), (), fallback, self.policy)
+        segments, campaigns = self._keys()
+        return identity.live_state(
+            live.contact_id,
+            live.fields,
+            (segments[sid] for sid in live.segment_ids if sid in segments),
+            (campaigns[cid] for cid in live.campaign_ids if cid in campaigns),
+            fallback,
+            self.policy,
+        )
+
+    def _keys(self) -> tuple[dict[int, str], dict[int, str]]:
+        """Mautic id -> logical key, for the configured segments and campaigns."""
+        if self._reverse is None:
+            maps: list[dict[int, str]] = []
+            for kind, keys in (("segment", self.policy.segments), ("campaign", self.policy.campaigns)):
+                found: dict[int, str] = {}
+                for key in sorted(keys):
+                    with contextlib.suppress(MauticCtlError):
+                        found[self.resolve(kind, key)] = key
+                maps.append(found)
+            self._reverse = (maps[0], maps[1])
+        return self._reverse
 
     async def _heartbeat(self, pks: list[int], jobs: list[Job]) -> None:
         """Renew this round's leases while the process lives: only a dead worker's events come due again."""
@@ -259,7 +346,10 @@ class Drain:
             updates.append(
                 mirror.user_params(c.event.user_id, after, c.event.occurred_at if state_event else None, now)
             )
+            updates.extend(self._disowned(job, users, now))
             result = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
+            if job.disown:
+                result["adopted_from"] = sorted(job.disown)
             return Settlement(c.pk, Status.DONE, c.progress, result=result)
         decision = decide(job.error, c.attempts, now, self.opts.retry)
         if isinstance(job.error, ContactGone) and not decision.dead:
@@ -270,6 +360,7 @@ class Drain:
         if decision.dead:
             if c.progress.done:
                 updates.append(self._partial_mirror(job, users, now))
+                updates.extend(self._disowned(job, users, now))
             return Settlement(c.pk, Status.DEAD, c.progress, error=decision.reason)
         return Settlement(
             c.pk,
@@ -290,29 +381,43 @@ class Drain:
     def _forget_contact(self, user_id: str, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
         return self._mirror_with(user_id, users, now, contact_id=None, segments=frozenset(), campaigns=frozenset())
 
+    def _disowned(self, job: Job, users: dict[str, mirror.MirrorRow], now: float) -> list[dict[str, Any]]:
+        """The other user ids lose the contact this job adopted (their next event reads Mautic first)."""
+        return [self._forget_contact(other, users, now) for other in sorted(job.disown)]
+
     def _partial_mirror(self, job: Job, users: dict[str, mirror.MirrorRow], now: float) -> dict[str, Any]:
-        """A dead event may have applied some operations: the mirror must show them, or the user's
-        next event would plan against memberships that are no longer true."""
+        """A dead event may have applied some operations: the mirror shows exactly those, field by field
+        and membership by membership, or the user's next event would plan against a state Mautic does
+        not hold. A campaign entry whose outcome is unknown makes the row not first-hand."""
         user_id = job.claimed.event.user_id
         row = users.get(user_id)
-        state = row.state if row else UserState()
+        state = job.before
+        f = self.policy.fields
+        tier, status, email = state.tier, state.status, state.email
         segments, campaigns = set(state.segments), set(state.campaigns)
         done = set(job.progress.done)
         for op in job.plan.ops:
-            if op.key not in done or op.target is None:
+            if op.key not in done:
                 continue
-            if op.kind is OpKind.SEGMENT_ADD:
+            if op.kind in (OpKind.UPSERT, OpKind.UPDATE):
+                tier = str(op.fields.get(f.tier, tier)) if op.fields.get(f.tier, tier) is not None else None
+                status = str(op.fields.get(f.status, status)) if op.fields.get(f.status, status) is not None else None
+                email = str(op.fields.get("email", email)) if op.fields.get("email", email) else email
+            elif op.kind is OpKind.SEGMENT_ADD and op.target:
                 segments.add(op.target)
-            elif op.kind is OpKind.SEGMENT_REMOVE:
+            elif op.kind is OpKind.SEGMENT_REMOVE and op.target:
                 segments.discard(op.target)
-            elif op.kind is OpKind.CAMPAIGN_ADD:
+            elif op.kind is OpKind.CAMPAIGN_ADD and op.target:
                 campaigns.add(op.target)
-            elif op.kind is OpKind.CAMPAIGN_REMOVE:
+            elif op.kind is OpKind.CAMPAIGN_REMOVE and op.target:
                 campaigns.discard(op.target)
-        return self._mirror_with(
-            user_id, users, now, contact_id=job.contact_id, segments=frozenset(segments),
-            campaigns=frozenset(campaigns), email=state.email or job.plan.after.email,
+        partial = replace(
+            state, known=state.known or tier is not None or status is not None, contact_id=job.contact_id,
+            email=email or job.plan.after.email, tier=tier, status=status, segments=frozenset(segments),
+            campaigns=frozenset(campaigns),
         )  # fmt: skip
+        first_hand = not job.progress.uncertain
+        return mirror.user_params(user_id, partial, row.last_event_at if row else None, now, first_hand=first_hand)
 
     def _count(self, s: Settlement) -> None:
         r = self.report

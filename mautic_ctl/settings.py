@@ -15,8 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, model_validator
 
 from mautic_ctl import config
+from mautic_ctl.completeness import is_off
 from mautic_ctl.config import ENV_DEBUG, ENV_NAMES, Ref, check_mautic, debug_enabled
 from mautic_ctl.events import FieldSpec, Vocabulary
+from mautic_ctl.identity import OnShared
 from mautic_ctl.rules import (
     CHURNED,
     NEW_USERS,
@@ -121,6 +123,12 @@ class DashboardSettings(_Section):
     """Hide every action (retry, replay): a dashboard that can only look."""
 
 
+class IdentitySettings(_Section):
+    on_shared_contact: OnShared
+    """An event whose email resolves to a contact another user id owns: "adopt" (move it to the new
+    user id, after reading the contact's live state) or "refuse" (dead-letter, naming both)."""
+
+
 class Settings(BaseModel):
     """Everything mautic-ctl can be told; see config.example.toml for each key."""
 
@@ -139,6 +147,8 @@ class Settings(BaseModel):
     lemonsqueezy: ProviderSettings
     webhook: WebhookSettings
     dashboard: DashboardSettings
+
+    identity: IdentitySettings
 
     config_file: Path | None = Field(None, exclude=True)
     """Where the TOML came from (for messages only)."""
@@ -188,7 +198,14 @@ class Settings(BaseModel):
             if ref is not None
         }
         out |= {onboarding(tier): ref for tier, ref in c.onboarding.items()}
-        return out
+        return {key: ref for key, ref in out.items() if not is_off(ref)}
+
+    def campaigns_off(self) -> frozenset[str]:
+        """Campaigns switched off on purpose (configured as "none")."""
+        c = self.campaigns
+        named = {WELCOME: c.welcome, RETENTION: c.retention, WINBACK: c.winback}
+        named |= {onboarding(tier): ref for tier, ref in c.onboarding.items()}
+        return frozenset(key for key, ref in named.items() if is_off(ref))
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret value, for redaction (see ``redact``)."""

@@ -96,6 +96,7 @@ def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config
     if not no_apply:
         quick.require_mautic()  # a configuration problem is exit 2 with nothing recorded
     event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
+    quick.check_expressible(event)
     conn = connect(quick.db)
 
     def drain() -> None:

@@ -83,13 +83,20 @@ def render_stats(stats: dict[str, Any], as_json: bool) -> None:
     key_values("queue", pairs)
 
 
-def render_checks(checks: list[Check], as_json: bool) -> None:
-    failed = [c for c in checks if not c.ok]
+def render_checks(checks: list[Check], as_json: bool, strict: bool = False) -> None:
+    """Exit 3 when something is missing; a warning (a campaign not configured) only with ``strict``."""
+    from mautic_ctl.cli.output import warn
+
+    failed = [c for c in checks if not c.ok and (strict or not c.warning)]
+    warnings = [c for c in checks if not c.ok and c.warning and not strict]
     if as_json:
         emit_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
     else:
         table("verify-config", ("kind", "config key", "configured as", "Mautic id", "result", "detail"),
-              [(c.kind, c.key, c.ref, c.mautic_id, "ok" if c.ok else "FAIL", c.detail) for c in checks])  # fmt: skip
+              [(c.kind, c.key, c.ref, c.mautic_id, "ok" if c.ok else "WARN" if c in warnings else "FAIL", c.detail)
+               for c in checks])  # fmt: skip
+    for c in warnings:
+        warn(f'{c.kind} {c.key} is not configured: its transition enters no campaign (set it, or "none").')
     if failed:
         names = ", ".join(f"{c.kind} {c.key}" for c in failed[:5])
         raise VerifyFailed(f"{len(failed)} configured item(s) are missing or unusable in Mautic: {names}.")

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 MAX_BATCH = 200  # api_batch_max_limit; a bigger batch is answered with HTTP 500 (fact sheet §5.5)
+EMAIL_CHUNK = 50  # emails per `where … in` lookup: keeps the URL short (50 x 64 chars)
 PAGE_SIZE = 200  # never limit=0: it removes the limit entirely (fact sheet §1, §10)
 _RETRY_MULTIPLIER = 0.25  # seconds: attempt n waits uniform(0, min(retry_max_wait, 0.25 * 2**(n-1)))
 
@@ -61,6 +62,13 @@ class UpsertResult:
 
     contact_id: int
     created: bool
+
+
+def _newer(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    def key(c: Mapping[str, Any]) -> tuple[str, int]:
+        return str(c.get("dateAdded") or ""), responses.as_int(c.get("id")) or 0
+
+    return key(a) > key(b)
 
 
 class _RecordingTransport(httpx.AsyncBaseTransport):
@@ -161,29 +169,41 @@ class MauticClient:
     # ---- contacts -------------------------------------------------------------------------------
 
     async def find_contact_by_email(self, email: str) -> dict[str, Any] | None:
-        """The newest contact whose email equals ``email`` (case-insensitively), or None.
+        """The newest contact whose email equals ``email`` (case-insensitively), or None."""
+        return (await self.find_contacts_by_emails([email])).get(email.strip().casefold())
+
+    async def find_contacts_by_emails(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Contacts by case-folded email (the newest when Mautic holds duplicates), a chunk per call.
 
         ``where … expr=in``: ``eq`` misses emails with ``'``/``&`` (values are HTML-escaped) and
-        ``search=email:`` is a LIKE prefix match (fact sheet §5.1, §9.11). ``in`` splits on commas
-        and an unknown expression returns the whole table (O8), hence the email check on the result.
+        ``search=email:`` is a LIKE prefix match (fact sheet §5.1, §9.11). ``in`` splits its value on
+        commas (an email holding one is looked up alone), and an unknown expression returns the whole
+        table (O8), hence the email check on every result.
         """
-        params = [
-            ("where[0][col]", "email"),
-            ("where[0][expr]", "in"),
-            ("where[0][val]", email),
-            ("minimal", "1"),
-            ("orderBy", "id"),  # newest first, as Mautic's own dedupe picks the newest (§5.3)
-            ("orderByDir", "DESC"),
-            ("limit", "2"),
-        ]
-        where = "GET /api/contacts"
-        _, body = await self._call("GET", "/api/contacts", params=params)
-        wanted = email.strip().casefold()
-        found = responses.entities(responses.obj(body, where).get("contacts")).values()
-        matches = [c for c in found if responses.email_of(c) == wanted]
-        return max(
-            matches, key=lambda c: (str(c.get("dateAdded") or ""), responses.as_int(c.get("id")) or 0), default=None
-        )
+        wanted = list(dict.fromkeys(e.strip().casefold() for e in emails if e and e.strip()))
+        plain = [e for e in wanted if "," not in e]
+        chunks = [plain[i : i + EMAIL_CHUNK] for i in range(0, len(plain), EMAIL_CHUNK)]
+        chunks += [[e] for e in wanted if "," in e]
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks:
+            params = [
+                ("where[0][col]", "email"),
+                ("where[0][expr]", "in"),
+                ("where[0][val]", ",".join(chunk)),
+                ("minimal", "1"),
+                ("orderBy", "id"),  # newest first, as Mautic's own dedupe picks the newest (§5.3)
+                ("orderByDir", "DESC"),
+                ("limit", str(2 * len(chunk))),
+            ]
+            _, body = await self._call("GET", "/api/contacts", params=params)
+            page = responses.entities(responses.obj(body, "GET /api/contacts").get("contacts")).values()
+            for contact in page:
+                email = responses.email_of(contact)
+                if email in chunk:
+                    best = found.get(email)
+                    if best is None or _newer(contact, best):
+                        found[email] = contact
+        return found
 
     async def get_contact(self, contact_id: int) -> dict[str, Any]:
         """The ``contact`` object; ``NotFound`` on 404. Its ``id`` may differ if it was merged (§1)."""

@@ -229,12 +229,20 @@ def upsert_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None and k != "overwriteWithBlank"}
 
 
-def email_of(contact: Mapping[str, Any]) -> str | None:
-    """The contact's email from ``fields.all`` (or ``fields.core.email.value``), normalised."""
+def field_of(contact: Mapping[str, Any], alias: str) -> Any:
+    """A field's value from ``fields.all``, else from any group (``fields.core.<alias>.value``)."""
     fields = contact.get("fields")
     fields = fields if isinstance(fields, dict) else {}
-    flat, core = fields.get("all"), fields.get("core")
-    email = flat.get("email") if isinstance(flat, dict) else None
-    if email is None and isinstance(core, dict) and isinstance(core.get("email"), dict):
-        email = core["email"].get("value")
+    flat = fields.get("all")
+    if isinstance(flat, dict) and alias in flat:
+        return flat[alias]
+    for group in fields.values():
+        if isinstance(group, dict) and isinstance(group.get(alias), dict):
+            return group[alias].get("value")
+    return None
+
+
+def email_of(contact: Mapping[str, Any]) -> str | None:
+    """The contact's email, normalised (stripped, case-folded as Mautic's collation compares)."""
+    email = field_of(contact, "email")
     return str(email).strip().casefold() if email else None

@@ -77,6 +77,7 @@ class Runtime:
             concurrency=min(qs.concurrency, self.settings.mautic.max_connections),
             lease=qs.lease,
             retry=RetryPolicy(qs.max_attempts, qs.backoff_base, qs.backoff_max),
+            on_shared_contact=self.settings.identity.on_shared_contact,
         )
         return DrainOptions(**{**asdict(base), "retry": base.retry, **overrides})
 

@@ -17,6 +17,7 @@ class Check:
     mautic_id: int | None
     ok: bool
     detail: str
+    warning: bool = False  # not a failure unless --strict (a transition whose campaign is not configured)
 
 
 def verify_config(rt: Runtime) -> list[Check]:
@@ -65,4 +66,22 @@ async def _verify(rt: Runtime) -> list[Check]:
                 )
             else:
                 checks.append(Check("field", alias, ftype, found.get("id"), True, str(found.get("label", ""))))
-    return checks
+    return [*checks, *completeness_checks(rt)]
+
+
+def completeness_checks(rt: Runtime) -> list[Check]:
+    """What the configuration leaves out: a tier without a segment (an error), a transition without a
+    campaign that was not switched off with "none" (a warning)."""
+    from mautic_ctl.completeness import missing_tier_segments, segment_key_name, unconfigured_campaigns
+
+    policy = rt.settings.policy()
+    out = [
+        Check("segment", f"tier:{tier}", "", None, False, f"not configured: set {segment_key_name(tier)}")
+        for tier in missing_tier_segments(policy.tiers, policy.segments)
+    ]
+    out += [
+        Check("campaign", key, "", None, False, 'not configured: its transition enters no campaign (or set "none")',
+              warning=True)
+        for key in unconfigured_campaigns(policy.tiers, policy.campaigns, rt.settings.campaigns_off())
+    ]  # fmt: skip
+    return out

@@ -21,7 +21,7 @@ from typing import Any
 
 from mautic_ctl.errors import ConfigError, StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
 
 PRAGMAS = (

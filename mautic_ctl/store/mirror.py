@@ -17,6 +17,7 @@ from mautic_ctl.store.db import rows, write
 class MirrorRow:
     state: UserState
     last_event_at: datetime | None
+    first_hand: bool = True  # False: rebuilt from a read, so the next entry checks Mautic first
 
 
 def load_users(conn: sqlite3.Connection, user_ids: Iterable[str]) -> dict[str, MirrorRow]:
@@ -42,23 +43,27 @@ def _row_to_mirror(r: sqlite3.Row) -> MirrorRow:
         lifetime_value=r["lifetime_value"],
     )
     last = datetime.fromisoformat(r["last_event_at"]) if r["last_event_at"] else None
-    return MirrorRow(state, last)
+    return MirrorRow(state, last, bool(r["first_hand"]))
 
 
 SQL_UPSERT_USER = """
 INSERT INTO users (user_id, email, contact_id, tier, status, segments, campaigns, lifetime_value,
-                   last_event_at, last_synced_at)
-VALUES (:user_id, :email, :contact_id, :tier, :status, :segments, :campaigns, :ltv, :last_event_at, :now)
+                   last_event_at, last_synced_at, first_hand)
+VALUES (:user_id, :email, :contact_id, :tier, :status, :segments, :campaigns, :ltv, :last_event_at, :now,
+        :first_hand)
 ON CONFLICT (user_id) DO UPDATE SET
     email = excluded.email, contact_id = excluded.contact_id, tier = excluded.tier,
     status = excluded.status, segments = excluded.segments, campaigns = excluded.campaigns,
-    lifetime_value = excluded.lifetime_value,
+    lifetime_value = excluded.lifetime_value, first_hand = excluded.first_hand,
     last_event_at = nullif(max(coalesce(users.last_event_at, ''), coalesce(excluded.last_event_at, '')), ''),
     last_synced_at = excluded.last_synced_at"""
 
 
-def user_params(user_id: str, state: UserState, last_event_at: datetime | None, now: float) -> dict[str, Any]:
+def user_params(
+    user_id: str, state: UserState, last_event_at: datetime | None, now: float, *, first_hand: bool = True
+) -> dict[str, Any]:
     return {
+        "first_hand": int(first_hand),
         "user_id": user_id,
         "email": state.email,
         "contact_id": state.contact_id,
@@ -80,6 +85,18 @@ def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
     user["segments"] = json.loads(user["segments"])
     user["campaigns"] = json.loads(user["campaigns"])
     return user
+
+
+def contact_owners(conn: sqlite3.Connection, contact_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Contact id -> the user ids the mirror maps to it (more than one: a shared contact)."""
+    ids = sorted(set(contact_ids))
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for cid, uid in conn.execute(f"SELECT contact_id, user_id FROM users WHERE contact_id IN ({marks})", chunk):
+            out.setdefault(cid, set()).add(uid)
+    return out
 
 
 def user_for_email(conn: sqlite3.Connection, email: str) -> str | None:

@@ -60,6 +60,9 @@ class Progress:
     uncertain: list[str] = field(default_factory=list)  # campaign entries sent without a clear answer
     contact_id: int | None = None  # the Mautic contact this event is applied to
     replay: bool = False  # replayed with a forgotten mirror: ask Mautic before any campaign entry
+    before: dict[str, Any] | None = None  # the live state a not-first-hand user's plan started from
+    adopted_from: list[str] = field(default_factory=list)  # user ids that owned the contact before
+    shared_with: list[str] = field(default_factory=list)  # refused: the user ids that own the contact
 
     def to_json(self) -> str:
         data: dict[str, Any] = {}
@@ -71,6 +74,12 @@ class Progress:
             data["contact_id"] = self.contact_id
         if self.replay:
             data["replay"] = True
+        if self.before is not None:
+            data["before"] = self.before
+        if self.adopted_from:
+            data["adopted_from"] = self.adopted_from
+        if self.shared_with:
+            data["shared_with"] = self.shared_with
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -81,6 +90,9 @@ class Progress:
             list(data.get("uncertain", ())),
             data.get("contact_id"),
             bool(data.get("replay")),
+            data.get("before"),
+            list(data.get("adopted_from", ())),
+            list(data.get("shared_with", ())),
         )
 
     def mark_done(self, key: str) -> None:

@@ -148,3 +148,13 @@ def m003_operator_actions(db: sqlite_utils.Database) -> None:
             event_pk INTEGER NOT NULL, audit_id INTEGER NOT NULL, PRIMARY KEY (event_pk, audit_id)
         )"""
     )
+
+
+@MIGRATIONS()
+def m004_mirror_first_hand(db: sqlite_utils.Database) -> None:
+    """Whether the mirror row is what this tool applied (1) or was rebuilt from a read (0): a campaign
+    entry for a row that is not first-hand checks Mautic's live membership first."""
+    columns = {c.name for c in db["users"].columns}
+    if "first_hand" not in columns:
+        db.execute("ALTER TABLE users ADD COLUMN first_hand INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX IF NOT EXISTS users_contact ON users (contact_id) WHERE contact_id IS NOT NULL")
