@@ -177,8 +177,12 @@ class Drain:
 
     # --- one round ------------------------------------------------------------------------------
 
-    async def round(self, claimed: list[Claimed]) -> None:
+    async def prepare(self, claimed: list[Claimed]) -> tuple[list[Job], list[Settlement], dict[str, mirror.MirrorRow]]:
+        """Plan each claimed event (reading Mautic, GET only, for users not known first-hand); events
+        that cannot go on (gave up, stale, refused, unplannable) come back as settlements. Writes nothing:
+        a dry run calls this alone."""
         users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
+
         settlements: list[Settlement] = []
         todo: list[Claimed] = []
         for c in claimed:
@@ -238,6 +242,10 @@ class Drain:
                 job.fail(read_error)  # settled below as any failed call: retried, or dead when permanent
             jobs.append(job)
         users |= others_rows
+        return jobs, settlements, users
+
+    async def round(self, claimed: list[Claimed]) -> None:
+        jobs, settlements, users = await self.prepare(claimed)
 
         heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
         try:

@@ -6,6 +6,7 @@
     ├── InputError                 exit 2   bad input; nothing was recorded
     ├── ConfigError                exit 2   bad or missing configuration
     ├── VerifyFailed               exit 3   verify-config found drift
+    ├── DriftFound                 exit 3   reconcile found users whose contact differs from what it should be
     ├── Unavailable                exit 69  a server cannot start: its address is in use or not allowed
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
     ├── EventFailed                exit 1   an event went dead (permanent error); `queue show` says why
@@ -61,6 +62,12 @@ class ConfigError(MauticCtlError):
     """The configuration is not valid; fix it and run again."""
 
     exit_code = EXIT_INPUT
+
+
+class DriftFound(MauticCtlError):
+    """Mautic does not hold what it should for some users (reconcile)."""
+
+    exit_code = EXIT_VERIFY_FAILED
 
 
 class VerifyFailed(MauticCtlError):

@@ -23,6 +23,7 @@ RETENTION = "retention"
 WINBACK = "winback"
 STATUS_ACTIVE = "active"
 STATUS_CANCELLED = "cancelled"
+RECONCILE_SOURCE = "reconcile"  # corrections recorded by `reconcile --fix`: they never touch campaigns
 
 
 def tier_segment(tier: str) -> str:
@@ -233,6 +234,8 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
             segments.add(seg)
 
     campaigns = set(state.campaigns)
+    if event.source == RECONCILE_SOURCE:  # a correction repairs state; an entry would send mails again
+        enter, leave_campaigns = [], []
     for camp in leave_campaigns:
         if camp in policy.campaigns and (camp in campaigns or not state.known):
             ops.append(Op(OpKind.CAMPAIGN_REMOVE, camp, blind=camp not in campaigns))

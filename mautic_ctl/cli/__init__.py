@@ -20,6 +20,7 @@ COMMAND_MODULES = {
     "ingest": "ingest",
     "queue": "queue",
     "verify-config": "config",
+    "reconcile": "reconcile",
     "webhook": "webhook",
     "simulate": "webhook",
     "demo": "demo",

@@ -28,12 +28,13 @@ class AppContext:
             from mautic_ctl.services.runtime import Runtime
             from mautic_ctl.settings import load_settings
 
+            read_only = bool(overrides.pop("read_only", False))  # --dry-run: the queue file is only read
             flags: dict[str, Any] = dict(overrides)
             if db or self.db:
                 flags.setdefault("queue", {})["db"] = db or self.db
             if self.insecure:
                 flags.setdefault("mautic", {})["verify_tls"] = False
-            self._runtime = Runtime(load_settings(config or self.config, self.profile, **flags))
+            self._runtime = Runtime(load_settings(config or self.config, self.profile, **flags), read_only=read_only)
             if self.verbose:
                 from mautic_ctl.cli.output import trace_request
 

@@ -8,6 +8,7 @@ from mautic_ctl.cli.context import app_context
 from mautic_ctl.cli.options import (
     ConfigOpt,
     DbOpt,
+    DryRunOpt,
     EmailOpt,
     EventIdOpt,
     JsonOpt,
@@ -33,12 +34,13 @@ def signup(
     event_id: EventIdOpt = None,
     occurred_at: OccurredOpt = None,
     no_apply: NoApplyOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """A new user: create the contact, set its fields, add it to New Users and its tier, start Welcome."""
-    _record(ctx, "signup", as_json, no_apply, config, db, user_id=user_id, email=email, first_name=first_name,
+    _record(ctx, "signup", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, first_name=first_name,
             last_name=last_name, tier=tier, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
@@ -53,12 +55,13 @@ def plan_change(
     event_id: EventIdOpt = None,
     occurred_at: OccurredOpt = None,
     no_apply: NoApplyOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Upgrade, downgrade, cancellation or reactivation: move segments, enter the right campaign."""
-    _record(ctx, "plan_change", as_json, no_apply, config, db, user_id=user_id, tier=to, from_tier=from_,
+    _record(ctx, "plan_change", as_json, no_apply, config, db, dry_run, user_id=user_id, tier=to, from_tier=from_,
             email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
@@ -72,16 +75,17 @@ def sync_contact(
     event_id: EventIdOpt = None,
     occurred_at: OccurredOpt = None,
     no_apply: NoApplyOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Update contact fields (typed and formatted as Mautic expects), always with PATCH."""
-    _record(ctx, "sync_contact", as_json, no_apply, config, db, user_id=user_id, email=email, fields=set_ or [],
+    _record(ctx, "sync_contact", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, fields=set_ or [],
             event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
-def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, **values) -> None:
+def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, dry_run: bool, **values) -> None:
     """Record through the fast path (no pydantic, no HTTP stack); only a process that ends up
     draining loads the full settings and the client (see intake.apply_now)."""
     from datetime import UTC, datetime
@@ -97,6 +101,12 @@ def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config
         quick.require_mautic()  # a configuration problem is exit 2 with nothing recorded
     event = build_event(kind, quick.vocabulary, now=datetime.now(UTC), **values)
     quick.check_expressible(event)
+    if dry_run:
+        from mautic_ctl.cli.render import render_plan
+        from mautic_ctl.services.dryrun import dry_record
+
+        render_plan(dry_record(app.runtime(config=config, db=db, read_only=True), event), as_json)
+        return
     conn = connect(quick.db)
 
     def drain() -> None:

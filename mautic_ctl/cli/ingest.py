@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mautic_ctl.cli.context import app_context
-from mautic_ctl.cli.options import ConfigOpt, DbOpt, JsonOpt
+from mautic_ctl.cli.options import ConfigOpt, DbOpt, DryRunOpt, JsonOpt
 
 PROVIDERS = ("stripe", "lemonsqueezy")
 
@@ -33,6 +33,7 @@ def ingest(
         ),
     ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Drain the queue after recording.")] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -49,6 +50,14 @@ def ingest(
     if len(args) != (2 if provider else 1):
         raise InputError("give one FILE (or -), optionally after a provider: stripe or lemonsqueezy.")
     raw = _read(args[-1])
+    if dry_run:
+        if provider is not None:
+            raise InputError("--dry-run applies to product events; a webhook payload is only verified and recorded.")
+        from mautic_ctl.cli.render import render_plan
+        from mautic_ctl.services.dryrun import dry_ingest
+
+        render_plan(dry_ingest(app_context(ctx).runtime(config=config, db=db, read_only=True), raw), as_json)
+        return
     if provider is None and not apply:  # a backend's burst: the fast path, no pydantic, no HTTP stack
         from datetime import UTC, datetime
 

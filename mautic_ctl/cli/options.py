@@ -30,3 +30,8 @@ NoApplyOpt = Annotated[
 ]
 EmailOpt = Annotated[str | None, typer.Option("--email", help="The user's email address.")]
 UserIdOpt = Annotated[str, typer.Option("--user-id", help="The product's user id.")]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Read Mautic only (GET): print the calls it would make and the change per user; "
+                 "record and change nothing."),
+]  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from mautic_ctl.cli.context import app_context
-from mautic_ctl.cli.options import ConfigOpt, DbOpt, JsonOpt
+from mautic_ctl.cli.options import ConfigOpt, DbOpt, DryRunOpt, JsonOpt
 
 queue_app = typer.Typer(help="Drain, inspect and repair the event queue.", no_args_is_help=True)
 
@@ -21,6 +21,7 @@ def run(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Process at most N events.")] = None,
     max_seconds: Annotated[float | None, typer.Option("--max-seconds", min=0, help="Stop claiming after S s.")] = None,
     sequential: Annotated[bool, typer.Option("--sequential", help="One call per operation, no batching.")] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -31,8 +32,14 @@ def run(
     from mautic_ctl.services.drain import run_drain
     from mautic_ctl.store import queue as q
 
-    rt = app_context(ctx).runtime(config=config, db=db)
+    rt = app_context(ctx).runtime(config=config, db=db, read_only=dry_run)
     options = rt.drain_options(limit=limit, max_seconds=max_seconds, batched=not sequential)
+    if dry_run:
+        from mautic_ctl.cli.render import render_plan
+        from mautic_ctl.services.dryrun import dry_drain
+
+        render_plan(dry_drain(rt, options), as_json)
+        return
     with drain_progress(q.stats(rt.conn, time.time())["due"], enabled=not as_json) as on_progress:
         report = run_drain(rt, options, on_progress)
     stats = q.stats(rt.conn, time.time())

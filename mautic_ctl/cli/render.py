@@ -11,6 +11,8 @@ from mautic_ctl.errors import VerifyFailed
 from mautic_ctl.verdict import record_verdict, verdict
 
 if TYPE_CHECKING:
+    from mautic_ctl.services.dryrun import PlannedEvent
+    from mautic_ctl.services.reconcile import ReconcileReport
     from mautic_ctl.services.record import RecordResult
     from mautic_ctl.services.verify import Check
     from mautic_ctl.verdict import DrainReport
@@ -149,3 +151,68 @@ def render_ingest(report: dict[str, Any], drained: DrainReport | None, as_json: 
     failure = verdict(drained) if drained is not None else None
     if failure is not None:
         raise failure
+
+
+def render_reconcile(report: ReconcileReport, as_json: bool, *, fix: bool, dry_run: bool) -> None:
+    """Exit 3 when Mautic drifted (0 with --fix once every correction applied), never for a missing
+    campaign entry alone (reported only: entering would send the campaign's mails again)."""
+    from mautic_ctl.errors import DriftFound
+    from mautic_ctl.services.dryrun import call_rows
+
+    drifted = [d for d in report.drift if d.drifted]
+    payload = {
+        "users": report.users,
+        "drifted": len(drifted),
+        "drift": [
+            {"user_id": d.user_id, "email": d.email, "contact_id": d.contact_id,
+             "differences": [asdict(x) for x in d.differences], "missing_entries": list(d.missing_entries)}
+            for d in report.drift
+        ],
+        "api_calls": report.calls,
+        "seconds": round(report.seconds, 3),
+        "corrections": [e.event_id for e in report.corrections],
+        "fixed": report.fixed,
+        "dry_run": dry_run,
+    }  # fmt: skip
+    if dry_run and fix:
+        payload["plan"] = [asdict(p) for p in report.plan]
+    if as_json:
+        emit_json(payload)
+    else:
+        rows = [(d.user_id, d.contact_id, x.what, x.has, x.should) for d in drifted for x in d.differences]
+        table("reconcile", ("user", "contact", "what", "Mautic has", "should have"), rows,
+              caption=f"{report.users} user(s) read with {report.calls} API call(s) in {report.seconds:.2f} s; "
+              f"{len(drifted)} drifted")  # fmt: skip
+        missing = [(d.user_id, d.contact_id, ", ".join(d.missing_entries)) for d in report.drift if d.missing_entries]
+        if missing:
+            table("campaign entries missing (reported only: reconcile never enters a campaign)",
+                  ("user", "contact", "campaigns"), missing)  # fmt: skip
+        if dry_run and fix:
+            table("dry run: calls --fix would make", ("user", "transition", "method", "path", "body"),
+                  call_rows(report.plan))  # fmt: skip
+    if fix and not dry_run and report.drained is not None:
+        problem = verdict(report.drained)
+        if problem is not None:
+            raise problem
+        return
+    if drifted:
+        hint = "" if fix else "; `mautic-ctl reconcile --fix` repairs them through the queue"
+        raise DriftFound(f"{len(drifted)} of {report.users} user(s) differ from what Mautic should hold{hint}.")
+
+
+def render_plan(planned: list[PlannedEvent], as_json: bool) -> None:
+    """A dry run's result: per event the state change and the calls a real run would make."""
+    from mautic_ctl.services.dryrun import call_rows
+
+    if as_json:
+        emit_json({"dry_run": True, "events": [asdict(p) for p in planned]})
+        return
+    table("dry run: calls a real run would make (nothing was recorded or sent)",
+          ("user", "transition", "method", "path", "body"), call_rows(planned))  # fmt: skip
+    changes = [(p.user_id, p.outcome, _brief(p.before), _brief(p.after)) for p in planned]
+    table("dry run: state change per user", ("user", "outcome", "before", "after"), changes)
+
+
+def _brief(state: dict[str, Any]) -> str:
+    segs = ",".join(state.get("segments") or []) or "-"
+    return f"#{state.get('contact_id') or '?'} {state.get('tier') or '-'}/{state.get('status') or '-'} [{segs}]"

@@ -41,6 +41,7 @@ __all__ = [
 
 MAX_BATCH = 200  # api_batch_max_limit; a bigger batch is answered with HTTP 500 (fact sheet §5.5)
 EMAIL_CHUNK = 50  # emails per `where … in` lookup: keeps the URL short (50 x 64 chars)
+MEMBER_PAGE = 1000  # campaign membership rows per page: small rows of ids and dates
 PAGE_SIZE = 200  # never limit=0: it removes the limit entirely (fact sheet §1, §10)
 _RETRY_MULTIPLIER = 0.25  # seconds: attempt n waits uniform(0, min(retry_max_wait, 0.25 * 2**(n-1)))
 
@@ -132,6 +133,7 @@ class MauticClient:
         transport: httpx.AsyncBaseTransport | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
         field_formats: Mapping[str, FieldFormat] | None = None,
+        read_only: bool = False,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError("The Mautic URL must start with http:// or https://.")
@@ -145,6 +147,7 @@ class MauticClient:
         verify = verify if base_url.startswith("https://") else False
         inner = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._batch_limit = batch_limit
+        self._read_only = read_only  # a dry run: any call but GET is refused before it is sent
         self._formats: dict[str, FieldFormat] = dict(field_formats or {})
         self._retry_attempts = retry_attempts
         self._retry_max_wait = retry_max_wait
@@ -276,6 +279,43 @@ class MauticClient:
 
     # ---- segments and campaigns ----------------------------------------------------------------
 
+    async def segment_member_ids(self, alias: str) -> set[int]:
+        """Ids of every contact in the segment (``search=segment:<alias>``, ids only, paged).
+
+        One call per ``PAGE_SIZE`` members instead of one per contact: what a reconcile of thousands
+        of users reads memberships with. Ordered by id so pages do not shift while paging.
+        """
+        found: set[int] = set()
+        start = 0
+        while True:
+            params = [
+                ("search", f"segment:{alias}"), ("select[]", "id"), ("minimal", "1"), ("orderBy", "id"),
+                ("orderByDir", "ASC"), ("start", str(start)), ("limit", str(PAGE_SIZE)),
+            ]  # fmt: skip
+            _, body = await self._call("GET", "/api/contacts", params=params)
+            page = responses.entities(responses.obj(body, "GET /api/contacts").get("contacts"))
+            before = len(found)
+            found.update(page)
+            start += len(page)
+            if len(page) < PAGE_SIZE or len(found) == before:
+                return found
+
+    async def campaign_member_ids(self, campaign_id: int) -> set[int]:
+        """Ids of the campaign's active members (manually removed rows are excluded), paged (§7)."""
+        found: set[int] = set()
+        start, where = 0, "GET /api/campaigns/{id}/contacts"
+        while True:
+            params = {"start": start, "limit": MEMBER_PAGE}
+            _, body = await self._call("GET", "/api/campaigns/{id}/contacts", params=params, id=campaign_id)
+            rows = responses.obj(body, where).get("contacts")
+            rows = list(rows.values()) if isinstance(rows, dict) else rows if isinstance(rows, list) else []
+            before = len(found)
+            found.update(cid for r in rows if isinstance(r, dict) and (cid := responses.as_int(r.get("lead_id"))))
+            start += len(rows)
+            total = responses.as_int(body.get("total")) if isinstance(body, dict) else None
+            if not rows or len(found) == before or (total is not None and start >= total):
+                return found
+
     async def add_to_segment(self, segment_id: int, contact_id: int) -> None:
         """Add one contact to a segment (a no-op for a member)."""
         await self._member("/api/segments/{id}/contact/{cid}/add", segment_id, contact_id, responses.UNPUBLISHED_HINT)
@@ -399,6 +439,8 @@ class MauticClient:
         """Send one logical request with short retries; return (status, parsed JSON body)."""
         path = template.format(**{name: int(value) for name, value in ids.items()})
         where = f"{method} {template}"
+        if self._read_only and method != "GET":
+            raise ConfigError(f"dry run: refusing to send {where} (a dry run only reads Mautic).")
         retrying = AsyncRetrying(
             # OutcomeUnknown is a TransientError too, but repeating it could apply the call twice.
             retry=retry_if_exception(

@@ -71,3 +71,50 @@ async def read_contacts(
 
     await asyncio.gather(*(lookup(chunk) for chunk in chunks))
     return out
+
+
+async def read_bulk(
+    client: MauticClient,
+    emails: Iterable[str],
+    segments: Iterable[int],
+    campaigns: Iterable[int],
+    *,
+    concurrency: int = 8,
+    aliases: Iterable[str] = (),
+) -> dict[str, LiveContact]:
+    """The same as ``read_contacts`` for thousands of users: memberships are read per segment and per
+    campaign (paged lists of member ids), not per contact. Only the given segments and campaigns are
+    read. A failing call fails the whole read (the caller retries later)."""
+    wanted = list(dict.fromkeys(e.strip().casefold() for e in emails if e and e.strip()))
+    sem = asyncio.Semaphore(concurrency)
+    fields_wanted = tuple(aliases)
+    by_alias = {int(s["id"]): str(s.get("alias") or "") for s in await client.list_segments()}
+
+    async def bounded(coro: Any) -> Any:
+        async with sem:
+            return await coro
+
+    chunks = [wanted[i : i + EMAIL_CHUNK] for i in range(0, len(wanted), EMAIL_CHUNK)]
+    segment_ids = [sid for sid in dict.fromkeys(segments) if by_alias.get(sid)]
+    campaign_ids = list(dict.fromkeys(campaigns))
+    results = await asyncio.gather(
+        *(bounded(client.find_contacts_by_emails(chunk)) for chunk in chunks),
+        *(bounded(client.segment_member_ids(by_alias[sid])) for sid in segment_ids),
+        *(bounded(client.campaign_member_ids(cid)) for cid in campaign_ids),
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for page in results[: len(chunks)]:
+        found.update(page)
+    seg_members = dict(zip(segment_ids, results[len(chunks) : len(chunks) + len(segment_ids)], strict=True))
+    camp_members = dict(zip(campaign_ids, results[len(chunks) + len(segment_ids) :], strict=True))
+    out: dict[str, LiveContact] = {}
+    for email, contact in found.items():
+        cid = responses.id_of(contact, "GET /api/contacts")
+        out[email] = LiveContact(
+            cid,
+            email,
+            {alias: responses.field_of(contact, alias) for alias in fields_wanted},
+            frozenset(sid for sid, members in seg_members.items() if cid in members),
+            frozenset(camp for camp, members in camp_members.items() if cid in members),
+        )
+    return out

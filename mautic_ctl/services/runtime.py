@@ -18,7 +18,7 @@ from mautic_ctl.mautic.auth import make_auth
 from mautic_ctl.mautic.client import MauticClient, RequestRecord
 from mautic_ctl.retry import RetryPolicy
 from mautic_ctl.settings import Settings
-from mautic_ctl.store import connect
+from mautic_ctl.store import connect, connect_read_only
 
 
 @dataclass
@@ -28,12 +28,15 @@ class Runtime:
     settings: Settings
     transport: httpx.AsyncBaseTransport | None = None
     trace: Callable[[RequestRecord], None] | None = None  # -v: each Mautic call, as it happens
+    read_only: bool = False  # --dry-run: the queue file is opened read-only and never created
     _conn: sqlite3.Connection | None = field(default=None, repr=False)
 
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = connect(self.settings.queue.db)
+            self._conn = (
+                connect_read_only(self.settings.queue.db) if self.read_only else connect(self.settings.queue.db)
+            )
         return self._conn
 
     def client(self, on_request: Callable[[RequestRecord], None] | None = None) -> MauticClient:
@@ -56,6 +59,7 @@ class Runtime:
             batch_limit=m.batch_limit,
             transport=self.transport,
             on_request=self._traced(on_request),
+            read_only=self.read_only,
         )
 
     def _traced(self, on_request: Callable[[RequestRecord], None] | None) -> Callable[[RequestRecord], None] | None:

@@ -1,6 +1,6 @@
 """SQLite persistence: the queue, the per-user mirror, the audit log, the id cache. All SQL lives here."""
 
-from mautic_ctl.store.db import connect, write
+from mautic_ctl.store.db import connect, connect_read_only, write
 from mautic_ctl.store.queue import Claimed, Enqueued, Settlement, Status
 
-__all__ = ["Claimed", "Enqueued", "Settlement", "Status", "connect", "write"]
+__all__ = ["Claimed", "Enqueued", "Settlement", "Status", "connect", "connect_read_only", "write"]

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,40 @@ def connect(path: Path | str, *, check_schema: bool = True) -> sqlite3.Connectio
         conn.close()
         raise ConfigError(f"{path} is not a mautic-ctl queue database ({exc}).") from None
     return conn
+
+
+def connect_read_only(path: Path | str) -> sqlite3.Connection:
+    """A private in-memory copy of the store at ``path``, for a dry run: the file is only read (never
+    created, migrated or written), and the dry run may go through the same code paths as a real run
+    (claims, progress) without a byte of the file changing. A PostgreSQL store is opened as usual:
+    the dry-run paths do not write to it."""
+    if is_postgres(path):
+        return connect(path)
+    path = Path(path).expanduser()
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    memory.row_factory = sqlite3.Row
+    if path.exists():
+        quoted = urllib.parse.quote(str(path))
+        for mode in ("mode=ro", "immutable=1"):  # immutable: a WAL file nobody else may write right now
+            try:
+                source = sqlite3.connect(f"file:{quoted}?{mode}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+                break
+            except sqlite3.OperationalError as exc:
+                error = exc
+        else:
+            raise StoreError(f"cannot read the queue database {path} ({error}); try again.")
+    if memory.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        import sqlite_utils
+
+        from mautic_ctl.store.schema import MIGRATIONS
+
+        MIGRATIONS.apply(sqlite_utils.Database(memory))
+        memory.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return memory
 
 
 def drain_lock_path(target: Path | str) -> Path:

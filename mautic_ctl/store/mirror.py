@@ -77,6 +77,18 @@ def user_params(
     }
 
 
+def known_users(conn: sqlite3.Connection) -> list[tuple[str, MirrorRow]]:
+    """Every user the mirror knows, by user id."""
+    return [(r["user_id"], _row_to_mirror(r)) for r in conn.execute("SELECT * FROM users ORDER BY user_id")]
+
+
+def write_users(conn: sqlite3.Connection, params: Sequence[dict[str, Any]]) -> None:
+    """Write mirror rows (``user_params``) in one transaction: a rebuild from what was read."""
+    if params:
+        with write(conn):
+            conn.executemany(SQL_UPSERT_USER, params)
+
+
 def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
     found = rows(conn, "SELECT * FROM users WHERE user_id = ?", (user_id,))
     if not found:
