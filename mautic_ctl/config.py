@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import warnings
 from collections.abc import Callable, Mapping
@@ -277,6 +278,72 @@ def _table(value: object) -> Mapping[str, Any]:
     return value
 
 
+_EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_ARM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_FIELD_ALIAS = re.compile(r"^[a-z][a-z0-9_]{0,24}$")
+HOLDOUT = "none"
+"""An arm's campaign for a holdout: its users enter no campaign for the experiment's slot."""
+
+
+def experiment(value: object) -> dict[str, Any]:
+    """One [[experiments]] table: name, slot, arms (name, campaign or "none", weight), field, active.
+
+    Normalised: a holdout's campaign becomes None, the field defaults to exp_<name>.
+    """
+    table = _table(value)
+    unknown = set(table) - {"name", "slot", "arms", "field", "active"}
+    if unknown:
+        raise Invalid(f"unknown key {sorted(unknown)[0]!r} (use name, slot, arms, field, active)")
+    name = text(table.get("name", "")).strip()
+    if not _EXPERIMENT_NAME.match(name):
+        raise Invalid("name must be 1-40 lower-case letters, digits, '-' or '_'")
+    slot = text(table.get("slot", "")).strip()
+    if not slot:
+        raise Invalid("slot must name a campaign slot (welcome, retention, winback, onboarding:<tier>)")
+    alias = table.get("field") or f"exp_{name.replace('-', '_')}"[:25]
+    if not isinstance(alias, str) or not _FIELD_ALIAS.match(alias):
+        raise Invalid("field must be a contact field alias (lower-case letters, digits, '_'; at most 25)")
+    arms = table.get("arms")
+    if not isinstance(arms, list | tuple) or len(arms) < 2:
+        raise Invalid("arms must be a list of at least two {name, campaign, weight} tables")
+    out_arms = [_arm(arm) for arm in arms]
+    names = [a["name"] for a in out_arms]
+    if len(set(names)) != len(names):
+        raise Invalid("arm names must be distinct")
+    if sum(a["campaign"] is None for a in out_arms) > 1:
+        raise Invalid('at most one arm may be the holdout (campaign = "none")')
+    return {"name": name, "slot": slot, "arms": out_arms, "field": alias, "active": boolean(table.get("active", True))}
+
+
+def _arm(value: object) -> dict[str, Any]:
+    table = _table(value)
+    unknown = set(table) - {"name", "campaign", "weight"}
+    if unknown:
+        raise Invalid(f"unknown arm key {sorted(unknown)[0]!r} (use name, campaign, weight)")
+    name = text(table.get("name", "")).strip()
+    if not _ARM_NAME.match(name):
+        raise Invalid("an arm's name must be 1-32 letters, digits, '-' or '_'")
+    if "campaign" not in table:
+        raise Invalid(f"arm {name!r} needs a campaign (an id, a name, or \"none\" for the holdout)")
+    campaign = table["campaign"]
+    holdout = campaign is None or (isinstance(campaign, str) and campaign.strip().lower() == HOLDOUT)
+    campaign = None if holdout else ref(campaign)
+    weight = number(gt=0)(table.get("weight", 1.0))
+    return {"name": name, "campaign": campaign, "weight": weight}
+
+
+def experiment_list(value: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list | tuple):
+        raise Invalid("must be a list of [[experiments]] tables")
+    out = []
+    for index, item in enumerate(value):
+        try:
+            out.append(experiment(item))
+        except Invalid as exc:
+            raise Invalid(exc.args[0], str(index), *exc.args[1:]) from None
+    return out
+
+
 # --- the schema: every section, every key, its validator and its default -----------------------------
 
 
@@ -361,6 +428,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "identity": {
         "on_shared_contact": Key(choice("adopt", "refuse"), "adopt"),
     },
+    "experiments": Key(experiment_list, factory=list),
 }
 """Section -> its keys (or one Key for a section of free keys). The defaults are written here only."""
 
@@ -444,6 +512,26 @@ def _cross_check(cfg: Mapping[str, Any]) -> None:
         for key, tier in cfg[provider]["tiers"].items():
             if tier not in tier_list:
                 raise ConfigError(f"billing tier map sends {key!r} to unknown tier {tier!r}.")
+    _check_experiments(cfg["experiments"], tier_list)
+
+
+def _check_experiments(experiments: list[dict[str, Any]], tier_list: list[str]) -> None:
+    """One experiment per slot and per name; slots the rules have; arm fields apart from the rules' own."""
+    slots = {"welcome", "retention", "winback", *(f"onboarding:{t}" for t in tier_list)}
+    names: set[str] = set()
+    taken: set[str] = set()
+    for exp in experiments:
+        where = f"[[experiments]] {exp['name']!r}"
+        if exp["slot"] not in slots:
+            raise ConfigError(f"{where} has slot {exp['slot']!r}; use one of: {', '.join(sorted(slots))}.")
+        if exp["name"] in names:
+            raise ConfigError(f"{where} is configured twice; give each experiment its own name.")
+        if exp["slot"] in taken:
+            raise ConfigError(f"{where}: another experiment already takes over slot {exp['slot']!r}; one per slot.")
+        if exp["field"] in DEFAULT_FIELDS:
+            raise ConfigError(f"{where} would write its arm into {exp['field']!r}; choose another field.")
+        names.add(exp["name"])
+        taken.add(exp["slot"])
 
 
 # --- derived views, shared by the light and the full configuration -----------------------------------

@@ -32,10 +32,12 @@ from typing import Any
 from mautic_ctl import identity
 from mautic_ctl.errors import ContactGone, LeaseLost, MauticCtlError, MauticError, NotFound, PermanentError, RuleError
 from mautic_ctl.events import EventKind
+from mautic_ctl.experiments import Book, Entry, arms_of, plan_event
 from mautic_ctl.mautic.client import MauticClient, RequestRecord
 from mautic_ctl.mautic.live import LiveContact, LiveRead, read_contacts
 from mautic_ctl.retry import RetryPolicy, decide, describe
-from mautic_ctl.rules import Op, OpKind, Plan, Policy, UserState, plan
+from mautic_ctl.rules import Op, OpKind, Plan, Policy, UserState
+from mautic_ctl.store import experiments as exp_store
 from mautic_ctl.store import mirror
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.queue import Claimed, Progress, Settlement, Status
@@ -81,6 +83,7 @@ class Job:
     before: UserState = field(default_factory=UserState)  # what the plan started from (mirror or live)
     disown: frozenset[str] = frozenset()  # other user ids the mirror gave this contact (adopted from)
     error: BaseException | None = None
+    entries: tuple[Entry, ...] = ()  # campaign slots this event enters, with the experiment arm of each
     lost: bool = False  # our lease was taken over: another worker owns the event now
 
     @property
@@ -123,8 +126,10 @@ class Drain:
         *,
         now: Callable[[], float] = time.time,
         on_progress: Callable[[DrainReport], None] | None = None,
+        book: Book | None = None,
     ) -> None:
         self.conn, self.client, self.policy, self.resolve, self.opts = conn, client, policy, resolve, options
+        self.book = book  # campaign experiments: which arm's campaign a slot entry really is
         self.now, self.on_progress = now, on_progress
         self.owner = q.worker_name()
         self.report = DrainReport()
@@ -183,6 +188,7 @@ class Drain:
         a dry run calls this alone."""
         users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
 
+        assigned = exp_store.load(self.conn, users.keys() | {c.event.user_id for c in claimed}) if self.book else {}
         settlements: list[Settlement] = []
         todo: list[Claimed] = []
         for c in claimed:
@@ -230,14 +236,14 @@ class Drain:
                     disown = frozenset(others)
                     c.progress.adopted_from = sorted(others)
             try:
-                p = plan(c.event, state, self.policy)
+                p, entries = plan_event(c.event, state, self.policy, self.book, assigned.get(c.event.user_id, {}))
             except RuleError as exc:
                 settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
                 continue
             verify = frozenset(c.progress.uncertain)
             if c.progress.replay:  # the mirror was forgotten: ask Mautic before any entry
                 verify |= {op.key for op in p.ops if op.kind is OpKind.CAMPAIGN_ADD}
-            job = Job(c, p, c.progress.contact_id or state.contact_id, verify, state, disown)
+            job = Job(c, p, c.progress.contact_id or state.contact_id, verify, state, disown, entries=entries)
             if read_error is not None:
                 job.fail(read_error)  # settled below as any failed call: retried, or dead when permanent
             jobs.append(job)
@@ -246,6 +252,7 @@ class Drain:
 
     async def round(self, claimed: list[Claimed]) -> None:
         jobs, settlements, users = await self.prepare(claimed)
+        self._keep_assignments(jobs)
 
         heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
         try:
@@ -319,6 +326,17 @@ class Drain:
             self._reverse = (maps[0], maps[1])
         return self._reverse
 
+    def _keep_assignments(self, jobs: list[Job]) -> None:
+        """Store the round's experiment arms before anything reaches Mautic: once made, an arm never
+        changes (an arm already stored is left as it is)."""
+        arms = [
+            exp_store.Assignment(e.experiment, job.claimed.event.user_id, e.arm, e.slot, job.claimed.pk)
+            for job in jobs
+            for e in job.entries
+            if e.experiment and e.arm
+        ]
+        exp_store.save(self.conn, arms, self.now())
+
     async def _heartbeat(self, pks: list[int], jobs: list[Job]) -> None:
         """Renew this round's leases while the process lives: only a dead worker's events come due again."""
         while True:
@@ -355,7 +373,11 @@ class Drain:
                 mirror.user_params(c.event.user_id, after, c.event.occurred_at if state_event else None, now)
             )
             updates.extend(self._disowned(job, users, now))
-            result = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
+            result: dict[str, Any] = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
+            if job.entries:  # what the report joins outcomes to: which campaign (or holdout), which arm, which tier
+                result |= {"entries": [e.as_dict() for e in job.entries], "tier": after.tier}
+                if arms := arms_of(job.entries):
+                    result["arms"] = arms
             if job.disown:
                 result["adopted_from"] = sorted(job.disown)
             return Settlement(c.pk, Status.DONE, c.progress, result=result)

@@ -18,6 +18,7 @@ from mautic_ctl import config
 from mautic_ctl.completeness import is_off
 from mautic_ctl.config import ENV_DEBUG, ENV_NAMES, Ref, check_mautic, debug_enabled
 from mautic_ctl.events import FieldSpec, Vocabulary
+from mautic_ctl.experiments import Arm, Book, Experiment, arm_key
 from mautic_ctl.identity import OnShared
 from mautic_ctl.rules import (
     CHURNED,
@@ -92,6 +93,31 @@ class CampaignSettings(_Section):
     """Tier -> its onboarding campaign."""
 
 
+class ArmSettings(_Section):
+    name: str
+    """What the contact field holds for this arm's users, e.g. "A", "B", "holdout"."""
+    campaign: Ref | None
+    """The arm's campaign (id or name); None for the holdout (configured as "none"): no campaign."""
+    weight: float
+    """Relative share of new users (weights need not add up to anything)."""
+
+
+class ExperimentSettings(_Section):
+    name: str
+    """Part of the assignment hash: renaming an experiment re-deals every arm not yet stored."""
+    slot: str
+    """The rules' campaign slot it takes over: welcome, retention, winback or onboarding:<tier>."""
+    arms: list[ArmSettings]
+    field: str
+    """Contact field (text) that receives the arm's name; default exp_<name>."""
+    active: bool
+    """false: nobody new is assigned (new users get the slot's own campaign); assigned users keep their arm."""
+
+    def experiment(self) -> Experiment:
+        arms = tuple(Arm(a.name, a.campaign, a.weight) for a in self.arms)
+        return Experiment(self.name, self.slot, arms, self.field, self.active)
+
+
 class ProviderSettings(_Section):
     webhook_secret: SecretStr | None
     """Stripe endpoint secret (whsec_…)."""
@@ -149,6 +175,8 @@ class Settings(BaseModel):
     dashboard: DashboardSettings
 
     identity: IdentitySettings
+    experiments: list[ExperimentSettings]
+    """Campaign experiments ([[experiments]] tables): arms with weights for one campaign slot."""
 
     config_file: Path | None = Field(None, exclude=True)
     """Where the TOML came from (for messages only)."""
@@ -173,8 +201,14 @@ class Settings(BaseModel):
             tiers=tuple(self.lifecycle.tiers),
             cancel_tier=self.lifecycle.cancel_tier,
             segments=frozenset(self.segment_refs()),
-            campaigns=frozenset(self.campaign_refs()),
+            campaigns=frozenset(self.campaign_refs()) | {e.slot for e in self.experiments},
         )
+
+    def book(self) -> Book | None:
+        """The configured experiments, for the drain (None when there are none)."""
+        if not self.experiments:
+            return None
+        return Book(tuple(e.experiment() for e in self.experiments), frozenset(self.lifecycle_campaign_refs()))
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary(tiers=tuple(self.lifecycle.tiers), fields=self.field_specs())
@@ -191,6 +225,13 @@ class Settings(BaseModel):
         return out
 
     def campaign_refs(self) -> dict[str, Ref]:
+        """Logical campaign key -> configured reference: the lifecycle's campaigns and every arm's."""
+        out = self.lifecycle_campaign_refs()
+        for exp in self.experiments:
+            out |= {arm_key(exp.name, a.name): a.campaign for a in exp.arms if a.campaign is not None}
+        return out
+
+    def lifecycle_campaign_refs(self) -> dict[str, Ref]:
         c = self.campaigns
         out: dict[str, Ref] = {
             key: ref
@@ -226,6 +267,8 @@ def _plain(value: Any) -> Any:
         return value.get_secret_value()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     return value
 
 

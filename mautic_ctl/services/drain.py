@@ -30,7 +30,10 @@ def run_drain(
 async def _drain(rt: Runtime, options: DrainOptions, on_progress: Callable[[DrainReport], None] | None) -> DrainReport:
     holder: list[Drain] = []
     async with rt.client(on_request=lambda rec: holder[0].record_request(rec)) as client:
-        drain = Drain(rt.conn, client, rt.settings.policy(), lambda k, n: 0, options, on_progress=on_progress)
+        drain = Drain(
+            rt.conn, client, rt.settings.policy(), lambda k, n: 0, options, on_progress=on_progress,
+            book=rt.settings.book(),
+        )  # fmt: skip
         holder.append(drain)
         try:
             drain.resolve = await resolve_all(client, rt.conn, rt.settings, time.time())

@@ -52,6 +52,7 @@ async def _verify(rt: Runtime) -> list[Check]:
         fields = {f.get("alias"): f for f in await client.list_fields()}
         wanted = {"email": "email", "firstname": "text", "lastname": "text"}
         wanted |= {alias: spec.type.value for alias, spec in rt.settings.field_specs().items()}
+        wanted |= {exp.field: "text" for exp in rt.settings.experiments}  # where each arm is written
         for alias, ftype in wanted.items():
             found = fields.get(alias)
             if found is None:

@@ -158,3 +158,22 @@ def m004_mirror_first_hand(db: sqlite_utils.Database) -> None:
     if "first_hand" not in columns:
         db.execute("ALTER TABLE users ADD COLUMN first_hand INTEGER NOT NULL DEFAULT 1")
     db.execute("CREATE INDEX IF NOT EXISTS users_contact ON users (contact_id) WHERE contact_id IS NOT NULL")
+
+
+EXPERIMENT_ASSIGNMENTS = """
+CREATE TABLE IF NOT EXISTS experiment_assignments (  -- a user's arm, made once and never changed
+    experiment TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    slot TEXT NOT NULL,                     -- the campaign slot the experiment takes over (welcome …)
+    assigned_at REAL NOT NULL,
+    event_pk INTEGER,                       -- the event whose campaign entry made the assignment
+    PRIMARY KEY (experiment, user_id)
+)"""
+
+
+@MIGRATIONS()
+def m005_experiment_assignments(db: sqlite_utils.Database) -> None:
+    """Experiment arms, kept apart from the events so a purge of old events never re-deals an arm."""
+    db.execute(EXPERIMENT_ASSIGNMENTS)
+    db.execute("CREATE INDEX IF NOT EXISTS experiment_assignments_user ON experiment_assignments (user_id)")
