@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "queue": "queue",
     "verify-config": "config",
     "reconcile": "reconcile",
+    "report": "report",
     "webhook": "webhook",
     "simulate": "webhook",
     "demo": "demo",

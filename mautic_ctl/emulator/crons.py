@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from .contact_query import like_regex
+from .emails import send as send_email
 from .state import Actor, Contact, MauticState, utcnow
 
 SYSTEM = Actor(None, " ")
@@ -87,7 +88,8 @@ def update_campaign(state: MauticState, campaign_id: int | None = None) -> int:
 def trigger_campaign(state: MauticState, campaign_id: int | None = None) -> int:
     """mautic:campaigns:trigger: run each published campaign's events once per (contact, rotation).
 
-    Only `lead.changepoints` has an effect here (it adds `properties.points`); other events are logged.
+    `lead.changepoints` adds `properties.points`; `email.send` sends `properties.email` (its sent count and
+    an email_stats row); other events are only logged.
     """
     executed = 0
     for campaign in list(state.campaigns.values()):
@@ -107,6 +109,8 @@ def trigger_campaign(state: MauticState, campaign_id: int | None = None) -> int:
                     contact.points += int(float(event.properties.get("points") or 0))
                     contact.date_modified = utcnow()
                     contact.modified_by = SYSTEM
+                elif event.type == "email.send" and isinstance(event.properties, dict):
+                    send_email(state, int(event.properties.get("email") or 0), cid)
     return executed
 
 

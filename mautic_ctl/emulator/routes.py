@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from . import campaigns, contacts, fields, segments
+from . import campaigns, contacts, emails, fields, segments
 from .context import Ctx
 
 Handler = Callable[[Ctx], Response]
@@ -74,6 +74,10 @@ ROUTES: list[Route] = [
     _route("POST", "/api/campaigns/{id}/contact/{cid}/add", campaigns.add_contact),
     _route("POST", "/api/campaigns/{id}/contact/{cid}/remove", campaigns.remove_contact),
     _route("GET", "/api/campaigns/{id}/contacts", campaigns.campaign_contacts),
+    _route("GET", "/api/emails", emails.list_emails),
+    _route("GET", "/api/emails/{id}", emails.get_email),
+    _route("GET", "/api/stats/email_stats", emails.stats_email_stats),
+    _route("GET", "/api/stats/page_hits", emails.stats_page_hits),
     _route("GET", "/api/fields/contact", fields.list_fields),
     _route("POST", "/api/fields/contact/new", fields.new_field),
     _route("GET", "/api/fields/contact/{id}", fields.get_field),

@@ -76,9 +76,11 @@ class MauticState:
         self.contact_companies: dict[int, list[tuple[int, datetime]]] = {}
         self.restarts_expected = False
         """Set by a test that means to restart a campaign; `double_entries()` then reports nothing."""
-        self._ids = {
-            k: itertools.count(1) for k in ("contact", "segment", "campaign", "event", "tag", "company", "dnc")
-        }
+        self.emails: dict[int, Any] = {}  # emails.Email by id
+        self.email_stats: list[dict[str, Any]] = []  # one row per email sent to a contact
+        self.page_hits: list[dict[str, Any]] = []  # clicks on tracked links (email_id set for emails)
+        kinds = ("contact", "segment", "campaign", "event", "tag", "company", "dnc", "email")
+        self._ids = {k: itertools.count(1) for k in kinds}
         self._field_ids = itertools.count(1)
 
     # ---- id allocation -------------------------------------------------------------------------------

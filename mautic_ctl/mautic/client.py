@@ -372,6 +372,23 @@ class MauticClient:
         """The contact field object; ``NotFound`` on 404."""
         return await self._entity("/api/fields/contact/{id}", "field", field_id)
 
+    async def get_email(self, email_id: int) -> dict[str, Any]:
+        """The email object (``sentCount``, ``readCount`` …); ``NotFound`` on 404."""
+        return await self._entity("/api/emails/{id}", "email", email_id)
+
+    async def count_stats(self, table: str, where: Mapping[str, Any]) -> int:
+        """How many rows of a stats table (``GET /api/stats/{table}``) match ``where`` (column = value).
+
+        Only the total is read (``limit=1``): e.g. ``page_hits`` rows with an ``email_id`` are the clicks
+        on that email's tracked links.
+        """
+        params: dict[str, Any] = {"start": 0, "limit": 1}
+        for index, (column, value) in enumerate(where.items()):
+            params |= {f"where[{index}][col]": column, f"where[{index}][expr]": "eq", f"where[{index}][val]": value}
+        _, body = await self._call("GET", f"/api/stats/{table}", params=params)
+        total = responses.as_int(responses.obj(body, f"GET /api/stats/{table}").get("total"))
+        return total or 0
+
     async def list_segments(self) -> list[dict[str, Any]]:
         """All segments, published or not (minimal form: no filters)."""
         return await self._list("/api/segments", "lists", minimal=True)
