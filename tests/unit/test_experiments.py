@@ -7,22 +7,14 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
-from mautic_ctl.events import CANCELLED, Vocabulary, build_event
+from mautic_ctl.events import CANCELLED, build_event
 from mautic_ctl.experiments import Arm, Book, Experiment, arm_key, bucket, plan_event
-from mautic_ctl.rules import CHURNED, NEW_USERS, RETENTION, WELCOME, WINBACK, OpKind, Policy, onboarding, tier_segment
+from mautic_ctl.rules import RETENTION, WELCOME, WINBACK, OpKind, onboarding
+from tests.unit.test_rules import NOW, POLICY, VOCAB  # the same lifecycle the rules are tested with
 
-TIERS = ("free", "pro", "enterprise")
-POLICY = Policy(
-    tiers=TIERS,
-    segments=frozenset({NEW_USERS, CHURNED, *(tier_segment(t) for t in TIERS)}),
-    campaigns=frozenset({WELCOME, RETENTION, WINBACK, onboarding("pro"), onboarding("enterprise")}),
-)
-VOCAB = Vocabulary(TIERS, {})
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WELCOME_EXP = Experiment(
     "welcome-test",
     WELCOME,
