@@ -28,11 +28,14 @@ def entries(conn: sqlite3.Connection, since: str | None = None) -> Iterator[dict
             yield {"user_id": user_id, "occurred_at": occurred_at, "tier": tier, **entry}
 
 
-def outcomes(conn: sqlite3.Connection, since: str | None = None) -> Iterator[tuple[str, str, str, float]]:
-    """(user id, occurred_at, transition or "payment", amount) of every applied transition and payment."""
+def outcomes(conn: sqlite3.Connection, since: str | None = None) -> Iterator[tuple[str, str, str, Any]]:
+    """(user id, occurred_at, transition or "payment", amount or None) of every applied transition and payment.
+
+    The amount is a number on SQLite and JSON text on PostgreSQL: the caller reads it with ``float()``.
+    """
     sql = f"""SELECT user_id, occurred_at,
                      CASE WHEN kind = 'payment' THEN 'payment' ELSE json_extract(result, '$.transition') END,
-                     coalesce(json_extract(payload, '$.amount'), 0)
+                     json_extract(payload, '$.amount')
               FROM events WHERE status = 'done' AND (:since IS NULL OR occurred_at >= :since)
                 AND (kind = 'payment' OR json_extract(result, '$.transition') IN
                      ({",".join(f"'{t}'" for t in OUTCOME_TRANSITIONS)}))"""
