@@ -324,7 +324,7 @@ def _arm(value: object) -> dict[str, Any]:
     if not _ARM_NAME.match(name):
         raise Invalid("an arm's name must be 1-32 letters, digits, '-' or '_'")
     if "campaign" not in table:
-        raise Invalid(f"arm {name!r} needs a campaign (an id, a name, or \"none\" for the holdout)")
+        raise Invalid(f'arm {name!r} needs a campaign (an id, a name, or "none" for the holdout)')
     campaign = table["campaign"]
     holdout = campaign is None or (isinstance(campaign, str) and campaign.strip().lower() == HOLDOUT)
     campaign = None if holdout else ref(campaign)
