@@ -132,6 +132,19 @@ class Book:
             return state
         return replace(state, campaigns=frozenset(self.slot_of(c) for c in state.campaigns))
 
+    def as_entered(self, state: UserState, assigned: Mapping[str, str]) -> UserState:
+        """The user as a check of campaign entries must see it: in an arm's campaign means in the slot,
+        and a slot the user is held out of counts as entered (the holdout is that slot's outcome)."""
+        view = self.rules_view(state)
+        held = {
+            exp.slot
+            for exp in self.experiments
+            if (arm := assigned.get(exp.name)) is not None
+            and exp.arm(arm) is not None
+            and exp.campaign_key(arm) is None
+        }
+        return replace(view, campaigns=view.campaigns | held) if held else view
+
     def apply(
         self, p: Plan, state: UserState, user_id: str, assigned: Mapping[str, str]
     ) -> tuple[Plan, tuple[Entry, ...]]:

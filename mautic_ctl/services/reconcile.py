@@ -23,6 +23,7 @@ from mautic_ctl.services.drain import run_drain
 from mautic_ctl.services.dryrun import PlannedEvent, dry_drain
 from mautic_ctl.services.resolve import resolve_all
 from mautic_ctl.services.runtime import Runtime
+from mautic_ctl.store import experiments as exp_store
 from mautic_ctl.store import mirror
 from mautic_ctl.store import queue as q
 from mautic_ctl.verdict import DrainReport
@@ -101,6 +102,8 @@ async def _reconcile(rt: Runtime, wanted: list[Desired], *, fix: bool) -> Reconc
 
     rebuilt: list[dict[str, Any]] = []
     now = time.time()
+    book = rt.settings.book()  # experiments: an arm's campaign (or its holdout) is the slot's entry
+    arms = exp_store.load(rt.conn, (w.user_id for w in wanted)) if book else {}
     for w in wanted:
         row = rows.get(w.user_id)
         base = replace(row.state if row else UserState(), email=w.email)
@@ -109,8 +112,9 @@ async def _reconcile(rt: Runtime, wanted: list[Desired], *, fix: bool) -> Reconc
         others = set()
         if found:
             others = (by_contact.get(found.contact_id, set()) | owners.get(found.contact_id, set())) - {w.user_id}
+        seen = book.as_entered(state, arms.get(w.user_id, {})) if book else state
         result = drift.compare(
-            w, state if found else None, found.fields if found else {}, policy, shared_with=others,
+            w, seen if found else None, found.fields if found else {}, policy, shared_with=others,
             mirror_contact_id=row.state.contact_id if row else None,
         )  # fmt: skip
         if result.drifted or result.missing_entries:

@@ -228,3 +228,14 @@ def test_settings_refuse_two_experiments_on_one_slot_and_bad_arms(tmp_path):
         with pytest.raises(ConfigError) as info:
             load_settings(path)
         assert expected in str(info.value), (text, info.value)
+
+
+def test_as_entered_reads_an_arm_or_the_holdout_as_the_slot():
+    """For an entry check (reconcile): arm B's campaign is the welcome slot; a held-out user has it too."""
+    from mautic_ctl.rules import UserState
+
+    in_b = UserState(known=True, campaigns=frozenset({arm_key("welcome-test", "B"), onboarding("pro")}))
+    assert BOOK.as_entered(in_b, {"welcome-test": "B"}).campaigns == {WELCOME, onboarding("pro")}
+    held = UserState(known=True)
+    assert BOOK.as_entered(held, {"welcome-test": "holdout"}).campaigns == {WELCOME}
+    assert BOOK.as_entered(held, {}).campaigns == frozenset()  # never assigned: nothing entered

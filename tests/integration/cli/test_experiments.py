@@ -140,3 +140,25 @@ def test_invalid_experiment_config_is_one_line_exit_2(env, tmp_path):
     assert (
         "onboarding:gold" in res.stderr and "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
     )
+
+
+def test_reconcile_counts_an_arm_or_the_holdout_as_the_welcome_entry(cli, mautic, env, tmp_path):
+    """reconcile after a welcome experiment: users in arm B's campaign or held out are not "missing" their
+    welcome entry, nothing drifts, and a later replay keeps every arm (nobody enters a campaign twice)."""
+    add_campaign(mautic, "Welcome B")
+    add_text_field(mautic, "exp_welcome")
+    config = write_config(tmp_path)
+    users = {arm: user_in(arm) for arm in ("A", "B", "holdout")}
+    for user in users.values():
+        assert cli("--config", str(config), "signup", "--user-id", user, "--email", f"{user}@example.com").code == 0
+    res = cli("--config", str(config), "reconcile", "--json")
+    assert res.code == 0, res.stdout + res.stderr
+    assert res.json()["drifted"] == 0
+    assert {d["user_id"]: d["missing_entries"] for d in res.json()["drift"]} == {}
+    assert cli("--config", str(config), "queue", "replay", "--since", "2000-01-01").code == 0
+    assert cli("--config", str(config), "queue", "run").code == 0
+    assert assignments(env["MAUTIC_CTL_DB"]) == {user: arm for arm, user in users.items()}
+    for arm, user in users.items():
+        view = contact_view(mautic, f"{user}@example.com")
+        assert all(n == 1 for n in view.entries.values()), (arm, view.entries)
+        assert (view.entries == {}) == (arm == "holdout")
