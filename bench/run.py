@@ -115,8 +115,11 @@ def environ(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def settings_for(home: Path, url: str, db: Path, *, auth: str = "oauth2") -> Settings:
-    with environ(base_env(home) | mautic_env(url, db, auth=auth)):
+def settings_for(home: Path, url: str, db: Path, *, auth: str = "oauth2", campaigns: bool = True) -> Settings:
+    env = base_env(home) | mautic_env(url, db, auth=auth)
+    if not campaigns:
+        env = {k: v for k, v in env.items() if not k.endswith("_CAMPAIGN_ID")}
+    with environ(env):
         return load_settings()
 
 
@@ -810,11 +813,13 @@ class Sizes:
     pg_latency_events: int = 1000  # ... of the 100 ms drain, 1 vs 2 vs 4 workers
     pg_workers: tuple[int, ...] = (1, 2, 4)
     pg_scale: tuple[int, ...] = (1_000, 100_000, 1_000_000)
+    truth_users: int = 300  # section 7: warm vs cold upgrades
+    reconcile_users: int = 10_000  # section 7: one reconcile, mautic51 profile
 
 
 FULL = Sizes(1000, 300, 3, 100, 15, 100, 100, (1_000, 100_000, 1_000_000), 5, True)
 # quick: section 6 only proves its code runs (the smoke test has 60 s for everything)
-QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000, 20, 0, (1,), (1_000,))
+QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000, 20, 0, (1,), (1_000,), 10, 50)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1086,6 +1091,19 @@ def run_sections(home: Path, emu: ProcessEmulator, sizes: Sizes, results: dict[s
         payload=FINISHED_PAYLOAD, restore_latency_ms=LATENCY_MS, say=say,
     )  # fmt: skip
 
+    # 7. Mautic is the truth ---------------------------------------------------------------------------
+    section(
+        f"7. Mautic is the truth: warm vs cold calls per event ({sizes.truth_users} users each), reconcile of "
+        f"{sizes.reconcile_users:,} users with the mautic51 cost profile; load average {_loadavg()}"
+    )
+    import truth_bench  # bench/truth_bench.py
+
+    results["truth"] = truth_bench.run(
+        home, emu, users=sizes.truth_users, reconcile_users=sizes.reconcile_users,
+        settings_for=lambda db, campaigns=True: settings_for(home, emu.url, db, campaigns=campaigns),
+        fresh_db=fresh_db, restore_latency_ms=LATENCY_MS, say=say,
+    )  # fmt: skip
+
 
 def _loadavg() -> str:
     try:
@@ -1134,6 +1152,8 @@ def public(results: dict[str, Any]) -> dict[str, Any]:
             "queue_scale": results["queue_scale_detail"],
         },
     }
+    if results.get("truth"):
+        doc["truth"] = results["truth"]
     if results.get("postgres"):
         pg = results["postgres"]
         doc["postgres"] = {
@@ -1207,6 +1227,14 @@ def print_table(results: dict[str, Any]) -> None:
             pg_base = pg_base or ms
             label = f"6 PostgreSQL claim+settle 200 @ {int(size):,}"
             rows.append((label, f"{ms:.1f} ms", "flat", f"x{ms / pg_base:.2f}"))
+    tr = results.get("truth")
+    if tr:
+        rows.append(("7 calls/event warm (first-hand) upgrade", f"{tr['warm_calls_per_event']:.3f}", "",
+                     "planned from the mirror: no read"))  # fmt: skip
+        rows.append(("7 calls/event cold upgrade", f"{tr['cold_calls_per_event']:.3f}", "",
+                     "fresh queue file: contact, segments, campaigns read first"))  # fmt: skip
+        rows.append((f"7 reconcile {tr['reconcile_users']:,} users, mautic51", f"{tr['reconcile_seconds']:.1f} s",
+                     "", f"{tr['reconcile_calls']} API calls"))  # fmt: skip
     say()
     say(f"== summary (wall {results['wall_s']:.0f} s)")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -22,6 +22,7 @@ EXPECTED = {
     "real_profile_100": {"oauth2_s", "basic_s"},
     "startup": {"cli_ms", "python_ms"},
     "queue_scale": {"1000", "100000", "1000000"},
+    "truth": {"warm_calls_per_event", "cold_calls_per_event", "reconcile_seconds", "reconcile_calls"},
 }
 
 
