@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
@@ -47,6 +47,8 @@ class DashboardOptions:
     mautic_url: str | None = None
     auth_mode: str = "not configured"
     probe: Callable[[], dict[str, Any]] | None = None  # on demand: is Mautic reachable, which auth, how fast
+    compare_user: Callable[[str, bool], dict[str, Any]] | None = None  # reconcile one user (fix: through the queue)
+    experiments: Callable[[], str] | None = None  # the experiments report as a self-contained page
 
 
 def create_dashboard_app(options: DashboardOptions) -> Starlette:
@@ -57,7 +59,10 @@ def create_dashboard_app(options: DashboardOptions) -> Starlette:
         Route("/events/{pk:int}", pages.event),
         Route("/events/{pk:int}/retry", pages.retry, methods=["POST"]),
         Route("/events/{pk:int}/replay", pages.replay, methods=["POST"]),
+        Route("/users/{user_id:path}/mautic", pages.user_live),
+        Route("/users/{user_id:path}/fix", pages.user_fix, methods=["POST"]),
         Route("/users/{user_id:path}", pages.user),
+        Route("/experiments", pages.experiments),
         Route("/deliveries", pages.deliveries),
         Route("/mautic", pages.mautic),
         Route("/login", pages.login, methods=["GET", "POST"]),
@@ -181,6 +186,32 @@ class _Pages:
         if not story["events"] and mirror_row is None:
             return _plain(404, f"mautic-ctl knows no user {user_id!r}.")
         return self.render(request, "user.html", user_id=user_id, story=story, mirror=mirror_row)
+
+    def user_live(self, request: Request) -> Response:
+        """On demand (it calls Mautic): reconcile for this user — what Mautic holds against what it should."""
+        user_id = request.path_params["user_id"]
+        if self.o.compare_user is None:
+            return _plain(404, "no Mautic connection is configured for this dashboard.")
+        story = views.user_story(self.conn, user_id)
+        live = self.o.compare_user(user_id, False)
+        held = mirror.get_user(self.conn, user_id)
+        return self.render(request, "user.html", user_id=user_id, story=story, mirror=held, live=live)
+
+    async def user_fix(self, request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        if self.o.compare_user is None:
+            return _plain(404, "no Mautic connection is configured for this dashboard.")
+        from starlette.concurrency import run_in_threadpool
+
+        got = await run_in_threadpool(self.o.compare_user, user_id, True)
+        views.record_action(self.conn, at=time.time(), actor=_actor(request, self.o), action="fix",
+                            target=f"user:{user_id}", detail=json.dumps(got.get("fixed")))  # fmt: skip
+        return RedirectResponse(f"{_base(request)}/users/{quote(user_id)}/mautic?done=fix", status_code=303)
+
+    def experiments(self, request: Request) -> Response:
+        if self.o.experiments is None:
+            return _plain(404, "no experiments report is available in this dashboard.")
+        return HTMLResponse(self.o.experiments())
 
     def deliveries(self, request: Request) -> Response:
         outcome = request.query_params.get("outcome") or None

@@ -38,10 +38,41 @@ def probe(rt: Runtime) -> dict[str, Any]:
         return {"reachable": "no", "why": exc.message}
 
 
+def compare_user(rt: Runtime, user_id: str, *, fix: bool) -> dict[str, Any]:
+    """`reconcile` for one user: what Mautic holds against what it should; ``fix`` records the
+    corrections as queue events (source ``reconcile``) and drains them — campaigns are never entered."""
+    from dataclasses import asdict
+
+    from mautic_ctl.services.reconcile import reconcile
+
+    try:
+        rt.settings.require_mautic()
+        report = reconcile(rt, fix=fix, user_ids=frozenset({user_id}))
+    except (MauticError, ConfigError) as exc:
+        return {"error": exc.message}
+    found = [asdict(d) for d in report.drift if d.user_id == user_id]
+    return {"checked": report.users, "drift": found[0] if found else None, "fixed": report.fixed}
+
+
+def experiments_page(rt: Runtime) -> str:
+    """The experiments report (arms beside their holdout, 95% intervals) as one self-contained page."""
+    from datetime import UTC, datetime
+
+    from mautic_ctl.cli.report_html import render_page
+    from mautic_ctl.report import By, as_dict
+    from mautic_ctl.services.report import ReportOptions, lifecycle_report
+
+    return render_page(as_dict(lifecycle_report(rt, ReportOptions(by=By.ARM), datetime.now(UTC))))
+
+
 def dashboard_app(rt: Runtime, *, read_only: bool | None = None) -> Any:
     from mautic_ctl.dashboard.app import DashboardOptions, create_dashboard_app
 
     d = rt.settings.dashboard
+
+    def fresh() -> Runtime:  # each request thread its own store connection
+        return Runtime(rt.settings, rt.transport)
+
     return create_dashboard_app(
         DashboardOptions(
             db=rt.settings.queue.db,
@@ -50,7 +81,9 @@ def dashboard_app(rt: Runtime, *, read_only: bool | None = None) -> Any:
             read_only=d.read_only if read_only is None else read_only,
             mautic_url=rt.settings.mautic.base_url,
             auth_mode=auth_mode(rt),
-            probe=lambda: probe(Runtime(rt.settings, rt.transport)),
+            probe=lambda: probe(fresh()),
+            compare_user=lambda user_id, fix: compare_user(fresh(), user_id, fix=fix),
+            experiments=lambda: experiments_page(fresh()),
         )
     )
 

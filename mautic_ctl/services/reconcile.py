@@ -45,20 +45,30 @@ class ReconcileReport:
         return sum(1 for d in self.drift if d.drifted)
 
 
-def desired_users(rt: Runtime, export: bytes | None) -> list[Desired]:
-    """The product's export when given, else every user the mirror knows with a tier and an email."""
+def desired_users(rt: Runtime, export: bytes | None, user_ids: frozenset[str] | None = None) -> list[Desired]:
+    """The product's export when given, else every user the mirror knows with a tier and an email
+    (only ``user_ids``, when given: the dashboard's one-user check)."""
     s = rt.settings
     if export is not None:
-        return drift.parse_export(export, s.vocabulary(), s.lifecycle.cancel_tier)
-    return [
-        Desired(uid, row.state.email, row.state.tier, row.state.status or "active")
-        for uid, row in mirror.known_users(rt.conn)
-        if row.state.email and row.state.tier
-    ]
+        wanted = drift.parse_export(export, s.vocabulary(), s.lifecycle.cancel_tier)
+    else:
+        wanted = [
+            Desired(uid, row.state.email, row.state.tier, row.state.status or "active")
+            for uid, row in mirror.known_users(rt.conn)
+            if row.state.email and row.state.tier
+        ]
+    return wanted if user_ids is None else [w for w in wanted if w.user_id in user_ids]
 
 
-def reconcile(rt: Runtime, export: bytes | None = None, *, fix: bool = False, dry_run: bool = False) -> ReconcileReport:
-    wanted = desired_users(rt, export)
+def reconcile(
+    rt: Runtime,
+    export: bytes | None = None,
+    *,
+    fix: bool = False,
+    dry_run: bool = False,
+    user_ids: frozenset[str] | None = None,
+) -> ReconcileReport:
+    wanted = desired_users(rt, export, user_ids)
     report = asyncio.run(_reconcile(rt, wanted, fix=fix))
     if report.corrections:
         q.enqueue_many(rt.conn, report.corrections, time.time())  # a dry run: into its private copy

@@ -198,3 +198,38 @@ def test_webhook_serve_mounts_the_dashboard(env, db_path):
         assert c.get("/healthz").json() == {"status": "ok"}
     finally:
         recorder.close()
+
+
+def test_a_users_page_compares_with_mautic_and_fixes_through_the_queue(cli, mautic, env):
+    """The user's story on demand: reconcile for one user shows the hand edit, Fix repairs it via the queue."""
+    from mautic_ctl.emulator.seed import SEED_SEGMENTS
+    from mautic_ctl.services.dashboard import dashboard_app
+    from mautic_ctl.services.runtime import Runtime
+    from mautic_ctl.settings import load_settings
+
+    assert cli("signup", "--user-id", "u1", "--email", "ann@example.com").code == 0
+    cid = mautic.state.contact_by_email("ann@example.com").id
+    with mautic.state.lock:
+        mautic.state.segment_remove(SEED_SEGMENTS["free"], cid)  # a marketer removes her from Free Tier
+    c = TestClient(dashboard_app(Runtime(load_settings())), base_url="http://127.0.0.1:8788")
+    assert 'id="compare"' in c.get("/users/u1").text  # nothing is read from Mautic until asked
+    live = c.get("/users/u1/mautic").text
+    assert 'id="drift"' in live and "segment:tier:free" in live
+    res = c.post("/users/u1/fix", data={"csrf": csrf_of(live)}, follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == "/users/u1/mautic?done=fix"
+    assert 'id="in-step"' in c.get("/users/u1/mautic").text
+    assert SEED_SEGMENTS["free"] in mautic.state.segment_ids_of(cid)
+    conn = sqlite3.connect(env["MAUTIC_CTL_DB"])
+    assert conn.execute("SELECT action, target FROM operator_actions").fetchall() == [("fix", "user:u1")]
+    assert conn.execute("SELECT count(*) FROM events WHERE source = 'reconcile' AND status = 'done'").fetchone()[0] == 1
+    conn.close()
+
+
+def test_the_experiments_page_is_the_report(seeded, env):
+    from mautic_ctl.services.dashboard import dashboard_app
+    from mautic_ctl.services.runtime import Runtime
+    from mautic_ctl.settings import load_settings
+
+    c = TestClient(dashboard_app(Runtime(load_settings())), base_url="http://127.0.0.1:8788")
+    page = c.get("/experiments")
+    assert page.status_code == 200 and "95%" in page.text
