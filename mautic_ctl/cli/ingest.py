@@ -67,7 +67,7 @@ def ingest(
         quick = app_context(ctx).quick(config=config, db=db)
         conn = connect(quick.db)
         try:
-            done = ingest_events(conn, raw, quick.vocabulary, datetime.now(UTC))
+            done = ingest_events(conn, raw, quick.vocabulary, datetime.now(UTC), quick.check_expressible)
         finally:
             conn.close()
         report = {"recorded": done.recorded, "duplicate": done.duplicates, "queue_ids": done.queue_ids}

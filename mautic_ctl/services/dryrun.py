@@ -143,7 +143,7 @@ def dry_ingest(rt: Runtime, raw: bytes) -> list[PlannedEvent]:
     due event planned as `queue run` would."""
     from datetime import UTC, datetime
 
-    from mautic_ctl.services.ingest import ingest_events
+    from mautic_ctl.services.ingest import expressible, ingest_events
 
-    ingest_events(rt.conn, raw, rt.settings.vocabulary(), datetime.now(UTC))
+    ingest_events(rt.conn, raw, rt.settings.vocabulary(), datetime.now(UTC), expressible(rt))
     return dry_drain(rt, rt.drain_options())

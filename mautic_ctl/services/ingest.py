@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mautic_ctl.errors import InputError
+from mautic_ctl.errors import ConfigError, InputError, MauticCtlError
 from mautic_ctl.events import Event, Vocabulary, event_from_json, iter_json_records
 from mautic_ctl.services.record import record_many
 
@@ -45,9 +45,25 @@ def parse_records(raw: bytes, vocab: Vocabulary, now: datetime, source: str = "f
             raise InputError(f"record {position}: {exc.message}") from None
 
 
-def ingest_events(conn: sqlite3.Connection, raw: bytes, vocab: Vocabulary, now: datetime) -> IngestReport:
-    """Validate every record first (one bad record: nothing is recorded), then record a chunk per transaction."""
+def ingest_events(
+    conn: sqlite3.Connection,
+    raw: bytes,
+    vocab: Vocabulary,
+    now: datetime,
+    check: Callable[[Event], None] | None = None,
+) -> IngestReport:
+    """Validate every record first (one bad record: nothing is recorded), then record a chunk per transaction.
+
+    ``check`` refuses (raises) an event the configuration cannot express, e.g. a move into a tier
+    without a segment: that too refuses the whole input.
+    """
     events = list(parse_records(raw, vocab, now))
+    for position, event in enumerate(events, 1):
+        try:
+            if check is not None:
+                check(event)
+        except MauticCtlError as exc:
+            raise type(exc)(f"record {position}: {exc.message}") from None
     report = IngestReport()
     for got in record_many(conn, events):
         report.queue_ids.append(got.pk)
@@ -63,8 +79,24 @@ def ingest(rt: Runtime, raw: bytes, *, provider: str | None = None, signature: s
     if provider is None:
         if signature is not None:
             raise InputError("--signature only applies to stripe or lemonsqueezy payloads.")
-        report = ingest_events(rt.conn, raw, rt.settings.vocabulary(), datetime.now(UTC))
+        report = ingest_events(rt.conn, raw, rt.settings.vocabulary(), datetime.now(UTC), expressible(rt))
         return {"recorded": report.recorded, "duplicate": report.duplicates, "queue_ids": report.queue_ids}
     from mautic_ctl.services.billing import ingest_webhooks
 
     return ingest_webhooks(rt, provider, raw, signature)
+
+
+def expressible(rt: Runtime) -> Callable[[Event], None]:
+    """The full settings' version of ``QuickConfig.check_expressible``."""
+    from mautic_ctl.completeness import inexpressible
+
+    s = rt.settings
+    tiers, cancel_tier = tuple(s.lifecycle.tiers), s.lifecycle.cancel_tier
+    with_segment = frozenset(t for t in tiers if t in s.segments)
+
+    def check(event: Event) -> None:
+        why = inexpressible(event, tiers, cancel_tier, with_segment)
+        if why:
+            raise ConfigError(why)
+
+    return check

@@ -124,3 +124,16 @@ def test_unconfigured_campaign_warns_or_fails_strict(cli, mautic, monkeypatch, t
     config.chmod(0o600)
     res = ok(cli("--config", str(config), "verify-config", "--strict"))
     assert "retention" not in res.stderr
+
+
+def test_ingest_into_a_tier_without_segment_is_refused_whole(cli, mautic, monkeypatch, tmp_path):
+    """The same refusal for a burst: one record the configuration cannot express, nothing recorded."""
+    monkeypatch.delenv("MAUTIC_PRO_TIER_SEGMENT_ID")
+    feed = tmp_path / "events.jsonl"
+    feed.write_text(
+        '{"type": "signup", "user_id": "i1", "email": "i1@example.com"}\n'
+        '{"type": "plan_change", "user_id": "i1", "to": "pro"}\n'
+    )
+    res = cli("ingest", str(feed))
+    assert res.code == 2 and "record 2" in res.stderr and "segments.pro" in res.stderr
+    assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
