@@ -137,6 +137,7 @@ class Drain:
         self._audit: list[mirror.AuditRow] = []
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
         self._reverse: tuple[dict[int, str], dict[int, str]] | None = None
+        self._held: set[int] = set()  # events put back for a later round of this run (one per email)
 
     def record_request(self, rec: RequestRecord) -> None:
         """The client's ``on_request`` hook: buffer one audit row (flushed with each progress commit)."""
@@ -204,6 +205,7 @@ class Drain:
             else:
                 todo.append(c)
 
+        todo = self._one_per_email(todo, users, settlements)
         owners = mirror.contact_owners(self.conn, (r.state.contact_id for r in users.values() if r.state.contact_id))
         cold = [c for c in todo if not self._first_hand(c, users.get(c.event.user_id), owners)]
         # An earlier attempt of the same event already read Mautic: continue its plan from that state.
@@ -279,6 +281,26 @@ class Drain:
         self.flush_audit()
         for s in settlements:
             self._count(s)
+
+    def _one_per_email(
+        self, todo: list[Claimed], users: dict[str, mirror.MirrorRow], settlements: list[Settlement]
+    ) -> list[Claimed]:
+        """At most one event per email (one contact) in a round, as the claim does per user: two user ids
+        on one contact planned side by side would both plan from the state before the other's ops (two
+        Welcome entries). The later ones wait for the next round of this same run (not an attempt)."""
+        first: dict[str, str] = {}
+        kept: list[Claimed] = []
+        for c in todo:
+            row = users.get(c.event.user_id)
+            email = (c.event.email or (row.state.email if row else None) or "").strip().casefold()
+            owner = first.setdefault(email, c.event.user_id) if email else c.event.user_id
+            if owner == c.event.user_id:
+                kept.append(c)
+            else:
+                self._held.add(c.pk)
+                settlements.append(Settlement(c.pk, Status.PENDING, c.progress, next_attempt_at=self.now(),
+                                              counts_as_attempt=False))  # fmt: skip
+        return kept
 
     def _first_hand(self, c: Claimed, row: mirror.MirrorRow | None, owners: dict[int, set[str]]) -> bool:
         """The tool itself established this user's memberships: the mirror can be planned from as is.
@@ -451,6 +473,9 @@ class Drain:
 
     def _count(self, s: Settlement) -> None:
         r = self.report
+        if s.pk in self._held:  # put back for a later round of this run: not an outcome yet
+            self._held.discard(s.pk)
+            return
         if s.status is Status.DONE:
             r.applied += 1
         elif s.status is Status.DEAD:

@@ -137,3 +137,18 @@ def test_ingest_into_a_tier_without_segment_is_refused_whole(cli, mautic, monkey
     res = cli("ingest", str(feed))
     assert res.code == 2 and "record 2" in res.stderr and "segments.pro" in res.stderr
     assert sum(cli("queue", "stats", "--json").json()["counts"].values()) == 0
+
+
+def test_two_user_ids_one_email_in_one_burst(cli, mautic, tmp_path):
+    """Situation 1 as a burst (one `ingest`, one drain): the second user id's event waits for the first's
+    round, reads the contact, adopts it; Welcome is entered once and the contact has one tier segment."""
+    feed = tmp_path / "events.jsonl"
+    feed.write_text(
+        '{"type": "signup", "user_id": "cu1", "email": "Case@Example.com"}\n'
+        '{"type": "signup", "user_id": "cu2", "email": "case@example.com", "tier": "pro"}\n'
+    )
+    ok(cli("ingest", str(feed)))
+    run = ok(cli("queue", "run", "--json"))
+    assert run.json()["applied"] == 2
+    view = contact_view(mautic, "case@example.com")
+    assert view.entries["welcome"] == 1 and view.segments & TIER_SEGMENTS == {"pro"}
