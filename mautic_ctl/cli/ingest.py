@@ -49,7 +49,7 @@ def ingest(
     provider = args[0] if len(args) == 2 and args[0] in PROVIDERS else None
     if len(args) != (2 if provider else 1):
         raise InputError("give one FILE (or -), optionally after a provider: stripe or lemonsqueezy.")
-    raw = _read(args[-1])
+    raw = read_input(args[-1])
     if dry_run:
         if provider is not None:
             raise InputError("--dry-run applies to product events; a webhook payload is only verified and recorded.")
@@ -84,7 +84,8 @@ def ingest(
     render_ingest(report, drained, as_json)
 
 
-def _read(name: str) -> bytes:
+def read_input(name: str) -> bytes:
+    """FILE or - (stdin), bounded: what `ingest` and `reconcile --from` read."""
     from mautic_ctl.errors import InputError
     from mautic_ctl.events import MAX_INPUT_BYTES
 

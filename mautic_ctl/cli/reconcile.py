@@ -1,6 +1,5 @@
 """reconcile: report (and with --fix repair) drift between what should be and what Mautic holds."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,19 +32,10 @@ def reconcile(
     """Compare each user's contact in Mautic (fields, tier and churned segments, campaign entries) with
     what it should hold; exit 3 on drift, 0 when none. Campaigns are never entered: a missing entry is
     reported only. Rebuilds the local mirror from what it read."""
-    import sys
-
+    from mautic_ctl.cli.ingest import read_input
     from mautic_ctl.cli.render import render_reconcile
-    from mautic_ctl.errors import InputError
     from mautic_ctl.services.reconcile import reconcile as run
 
-    raw: bytes | None = None
-    if from_ == "-":
-        raw = sys.stdin.buffer.read()
-    elif from_ is not None:
-        try:
-            raw = Path(from_).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {from_} ({exc.strerror or exc}); pass a readable file or '-'.") from None
+    raw = read_input(from_) if from_ is not None else None
     rt = app_context(ctx).runtime(config=config, db=db, read_only=dry_run)
     render_reconcile(run(rt, raw, fix=fix, dry_run=dry_run), as_json, fix=fix, dry_run=dry_run)
