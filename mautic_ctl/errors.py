@@ -11,6 +11,7 @@
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
     ├── EventFailed                exit 1   an event went dead (permanent error); `queue show` says why
     ├── StoreError                 exit 1   the local store cannot be used right now (locked, full disk)
+    │   └── StoreRefused           exit 2   the store is not ours to use: a newer mautic-ctl's, or another app's
     ├── RuleError                  exit 1   the rules cannot apply this event to this user (dead-lettered)
     ├── LeaseLost                  (never shown) another worker took the event over: stop, do not settle
     └── MauticError                         an answer (or no answer) from Mautic
@@ -95,6 +96,12 @@ class EventFailed(MauticCtlError):
 
 class StoreError(MauticCtlError):
     """The local store cannot be used."""
+
+
+class StoreRefused(StoreError):
+    """The store belongs to a newer mautic-ctl or to another application; it was left untouched."""
+
+    exit_code = EXIT_INPUT
 
 
 class RuleError(MauticCtlError):

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +25,9 @@ CANCELLED = "cancelled"
 
 MAX_EMAIL_LENGTH = 64  # Mautic 5.1 gives every stock field, email included, a 64-character limit
 MAX_TEXT_LENGTH = 64  # default charLengthLimit of text fields on Mautic 5.1+
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of this machine's clock an event may say it happened (clock skew between hosts).
+Beyond that it is refused: an event from the future would make every later event of its user stale."""
 MAX_USER_ID_LENGTH = 191
 MAX_EVENT_ID_LENGTH = 255
 MAX_NUMBER_TEXT = 1000  # characters: no number anyone means is longer
@@ -191,6 +194,15 @@ def validate_name(value: object, what: str) -> str | None:
     return text or None
 
 
+def _not_future(at: datetime, now: datetime) -> datetime:
+    if at > now + CLOCK_TOLERANCE:
+        raise InputError(
+            f"occurred-at {at.isoformat()} is in the future (more than {CLOCK_TOLERANCE.seconds // 60} minutes "
+            "ahead of this machine's clock); give the time the event happened, with its UTC offset."
+        )
+    return at
+
+
 def parse_datetime(value: object, what: str = "occurred-at") -> datetime:
     """ISO 8601 (or a Unix timestamp) to an aware UTC datetime; naive input is taken as UTC."""
     if isinstance(value, datetime):
@@ -349,7 +361,7 @@ def build_event(
         kind=kind,
         user_id=validate_user_id(user_id),
         event_id=validate_event_id(event_id) if event_id is not None else new_event_id(validate_source(source)),
-        occurred_at=parse_datetime(occurred_at) if occurred_at is not None else now.astimezone(UTC),
+        occurred_at=_not_future(parse_datetime(occurred_at), now) if occurred_at is not None else now.astimezone(UTC),
         source=validate_source(source),
         email=validate_email(email) if email is not None else None,
         first_name=validate_name(first_name, "first name"),

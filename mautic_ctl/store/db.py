@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mautic_ctl.errors import ConfigError, StoreError
+from mautic_ctl.errors import ConfigError, StoreError, StoreRefused
 
 SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
@@ -55,6 +55,8 @@ def connect(path: Path | str, *, check_schema: bool = True) -> sqlite3.Connectio
         raise ConfigError(f"cannot open the queue database {path} ({exc}); check MAUTIC_CTL_DB.") from None
     conn.row_factory = sqlite3.Row
     try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            _refuse_foreign(conn, path)  # before any pragma: journal_mode=WAL would rewrite its header
         for pragma in PRAGMAS:
             _retry_locked(conn, pragma)
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
@@ -160,7 +162,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
-            raise StoreError(
+            raise StoreRefused(
                 f"the queue database {path} has schema version {version}, newer than this mautic-ctl "
                 f"understands ({SCHEMA_VERSION}); upgrade mautic-ctl on this host."
             )
@@ -170,6 +172,45 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
         MIGRATIONS.apply(sqlite_utils.Database(conn))
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """StoreRefused when a database mautic-ctl never stamped holds anything but mautic-ctl's own tables.
+
+    Version 0 is a new file, or one a first migration died in (its tables are exactly ours, and
+    migrating again finishes the job), or another application's file given to --db by mistake: that
+    one must not gain our tables. Ours means: the very shape one stage of our migrations leaves, found
+    by migrating a scratch in-memory database (so a table another app happens to call `events` is not ours).
+    """
+    found = _table_sql(conn)
+    if not found:
+        return
+    import sqlite_utils
+
+    from mautic_ctl.store.schema import MIGRATIONS
+
+    ours: set[tuple[str, str]] = set()  # every table shape some stage of our migrations leaves
+    scratch = sqlite_utils.Database(sqlite3.connect(":memory:"))
+    try:
+        for step in [m.name for m in MIGRATIONS.pending(scratch)]:
+            MIGRATIONS.apply(scratch, stop_before=step)
+            ours |= set(_table_sql(scratch.conn).items())
+        MIGRATIONS.apply(scratch)
+        ours |= set(_table_sql(scratch.conn).items())
+    finally:
+        scratch.conn.close()
+    foreign = sorted(name for name, sql in found.items() if (name, sql) not in ours)
+    if foreign:
+        names = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise StoreRefused(
+            f"{path} is not a mautic-ctl queue database (it holds other tables: {names}); "
+            "give --db (or MAUTIC_CTL_DB) a new file or mautic-ctl's own, nothing was changed."
+        )
+
+
+def _table_sql(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return {name: sql for name, sql in rows}
 
 
 @contextlib.contextmanager

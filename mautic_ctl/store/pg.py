@@ -241,14 +241,14 @@ def schema_version(conn: PgConnection) -> int | None:
 
 
 def ensure_schema(conn: PgConnection) -> None:
-    from mautic_ctl.errors import StoreError
+    from mautic_ctl.errors import StoreRefused
     from mautic_ctl.store.db import SCHEMA_VERSION
 
     version = schema_version(conn)
     if version == SCHEMA_VERSION:
         return
     if version is not None and version > SCHEMA_VERSION:
-        raise StoreError(
+        raise StoreRefused(
             f"the PostgreSQL store {describe(conn.url)} has schema version {version}, newer than this "
             f"mautic-ctl understands ({SCHEMA_VERSION}); upgrade mautic-ctl on this host."
         )

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mautic_ctl.errors import EXIT_INPUT, InputError
 from mautic_ctl.events import (
     CANCELLED,
+    CLOCK_TOLERANCE,
     MAX_EMAIL_LENGTH,
     MAX_INPUT_BYTES,
     Event,
@@ -859,3 +860,18 @@ def test_coerce_field_returns_what_mautic_keeps_or_raises_input_error(spec, raw)
         assert isinstance(value, str) and 0 < len(value) <= spec.max_length
         assert not (spec.choices and value not in spec.choices)
         assert not re.fullmatch(r"[+-]?0*(\.0*)?", value)
+
+
+@pytest.mark.parametrize("ahead", [timedelta(minutes=5, seconds=1), timedelta(days=365 * 973)])
+def test_an_occurred_at_beyond_the_clock_tolerance_is_refused(ahead):
+    """Issue 9, hard case 2: an event from the future would make every later event of its user stale."""
+    with pytest.raises(InputError) as exc:
+        build_event("signup", VOCAB, user_id="u1", email="a@b.co", now=NOW, occurred_at=(NOW + ahead).isoformat())
+    assert str(exc.value).startswith(f"occurred-at {(NOW + ahead).isoformat()} is in the future")
+    assert exc.value.exit_code == EXIT_INPUT
+
+
+def test_an_occurred_at_within_the_clock_tolerance_is_kept():
+    """A sender's clock a few minutes ahead of ours is normal skew, not an error."""
+    at = NOW + CLOCK_TOLERANCE
+    assert build_event("signup", VOCAB, user_id="u1", email="a@b.co", now=NOW, occurred_at=at).occurred_at == at

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,67 @@ def test_a_429_resetting_in_5138_waits_at_most_the_cap_and_queue_retry_unsticks_
     assert run_installed(["queue", "run"], env).code == 0
     view = contact_view(mautic, "u1@example.com")
     assert view is not None and "pro" in view.segments and view.fields["subscription_tier"] == "pro"
+
+
+def test_an_event_dated_in_the_future_is_refused_and_nothing_is_recorded(env, mautic):
+    """Hard case 2: `signup --occurred-at 2999-01-01T00:00:00Z` would supersede every later event of the
+    user for ever; it is exit 2, one line, nothing recorded. A few seconds of clock skew are tolerated."""
+    db = Path(env["MAUTIC_CTL_DB"])
+    future = run_installed(
+        ["signup", "--user-id", "f1", "--email", "f1@example.com", "--occurred-at", "2999-01-01T00:00:00Z"], env
+    )
+    assert future.code == 2 and future.stdout == ""
+    assert future.stderr.startswith("error: occurred-at 2999-01-01T00:00:00+00:00 is in the future")
+    assert future.stderr.count("\n") == 1
+    assert not db.exists() or _due_times(str(db)) == []
+    assert contact_view(mautic, "f1@example.com") is None
+    skewed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30))
+    ok = run_installed(["signup", "--user-id", "f1", "--email", "f1@example.com", "--occurred-at", skewed], env)
+    assert ok.code == 0, ok.stderr
+
+
+SIGNUP = ["signup", "--no-apply", "--user-id", "s1", "--email", "s1@example.com"]
+
+
+def _tables(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+
+
+def test_a_queue_database_from_a_newer_mautic_ctl_is_refused_not_migrated_down(tmp_path: Path):
+    """Hard case 3: a higher user_version is exit 2 with one line; the file keeps its version."""
+    db = tmp_path / "queue.db"
+    env = {"MAUTIC_CTL_DB": str(db)}
+    assert run_installed(SIGNUP, env).code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    for args in (SIGNUP, ["queue", "stats"], ["queue", "run"]):
+        res = run_installed(args, env)
+        assert res.code == 2, (args, res.stderr)
+        assert res.stderr.count("\n") == 1 and "schema version 99, newer than this mautic-ctl" in res.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_another_applications_database_is_refused_and_left_untouched(tmp_path: Path):
+    """Hard case 4: `--db other-app.db` naming someone else's SQLite file adds no table to it (exit 2)."""
+    other = tmp_path / "other-app.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, title TEXT)")  # a name we use, too
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO orders (total) VALUES (9.5)")
+    before = other.read_bytes()
+    for args in (["--db", str(other), *SIGNUP], ["--db", str(other), "queue", "stats"]):
+        res = run_installed(args, {})
+        assert res.code == 2, res.stderr
+        assert res.stderr.startswith(f"error: {other} is not a mautic-ctl queue database")
+        assert res.stderr.count("\n") == 1
+    assert _tables(other) == ["events", "orders"] and other.read_bytes() == before
+
+
+def test_an_empty_file_becomes_a_queue_database(tmp_path: Path):
+    """An empty file (e.g. made by `touch`) is not another application's: it is set up as the queue."""
+    db = tmp_path / "touched.db"
+    db.touch()
+    assert run_installed(["--db", str(db), *SIGNUP], {}).code == 0
+    assert "events" in _tables(db)
