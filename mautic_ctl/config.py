@@ -563,7 +563,7 @@ def check_mautic(base_url: str | None, *, oauth2: bool, basic: bool) -> None:
 
 
 def secrets_of(cfg: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every configured secret value (for redaction), longest first."""
+    """Every configured secret value (for redaction, see ``redact``), longest first."""
     found = []
     for dotted in SECRET_KEYS:
         section, key = dotted.split(".")
@@ -708,7 +708,19 @@ def gather(
 
 def load(config: Path | None = None, profile: str | None = None, flags: Mapping[str, Any] | None = None) -> Loaded:
     raw, path, profile = gather(config, profile, flags)
-    return Loaded(normalize(raw, path), path, profile)
+    loaded = Loaded(normalize(raw, path), path, profile)
+    remember_secrets(loaded.data)
+    return loaded
+
+
+def remember_secrets(cfg: Mapping[str, Any]) -> None:
+    """Every configured secret is masked in whatever this process prints or stores from now on."""
+    from mautic_ctl import redact
+
+    m = cfg.get("mautic") or {}
+    password = m.get("password")
+    password = password.get_secret_value() if hasattr(password, "get_secret_value") else password
+    redact.remember(secrets_of(cfg), (m.get("username") or "", password) if password else None)
 
 
 def debug_enabled() -> bool:

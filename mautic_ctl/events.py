@@ -31,6 +31,12 @@ Beyond that it is refused: an event from the future would make every later event
 MAX_USER_ID_LENGTH = 191
 MAX_EVENT_ID_LENGTH = 255
 MAX_NUMBER_TEXT = 1000  # characters: no number anyone means is longer
+MAX_NUMBER = 2**53 - 1
+"""The largest magnitude a Mautic number field keeps exactly. Its column is a DOUBLE and the API casts
+values to int or float (fact sheet §5, O12, D1/D2), so whole numbers are exact only below 2**53;
+anything beyond (1e308, say) is mangled or refused by Mautic after the event was accepted."""
+MAX_MONEY = float(MAX_NUMBER // 100)
+"""The largest payment amount, and lifetime value, whose cents a number field keeps (a 2-decimal scale)."""
 MAX_INPUT_BYTES = 1_000_000  # one event larger than this is not a lifecycle event
 
 FieldValue = str | int | float | bool | None
@@ -246,6 +252,11 @@ def coerce_field(spec: FieldSpec, raw: object) -> FieldValue:
             number = math.nan
         if not math.isfinite(number):
             raise InputError(f"{what} needs a number, got {_show(raw)!r}.")
+        if abs(number) > MAX_NUMBER:
+            raise InputError(
+                f"{what} cannot hold {_shorten(_show(raw))!r}: a Mautic number field keeps numbers "
+                f"between -{MAX_NUMBER} and {MAX_NUMBER} exactly."
+            )
         if -1 < number < 1:
             raise InputError(
                 f"{what} cannot be set to {_show(raw)!r}: Mautic's API silently drops values between -1 and 1."
@@ -391,6 +402,11 @@ def build_event(
             value = math.nan
         if not math.isfinite(value) or value < 0:
             raise InputError(f"a payment needs a non-negative amount, got {_show(amount)!r}.")
+        if value > MAX_MONEY:
+            raise InputError(
+                f"a payment amount must be at most {MAX_MONEY:.0f} (what a Mautic number field keeps to the "
+                f"cent), got {_shorten(_show(amount))!r}."
+            )
         event = replace(event, amount=round(value, 2))
     return event
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from mautic_ctl.errors import RuleError
-from mautic_ctl.events import CANCELLED, Event, EventKind, FieldValue
+from mautic_ctl.events import CANCELLED, MAX_MONEY, Event, EventKind, FieldValue
 
 NEW_USERS = "new_users"
 CHURNED = "churned"
@@ -183,6 +183,10 @@ def plan(event: Event, state: UserState, policy: Policy) -> Plan:
         new_status = STATUS_ACTIVE if not state.known else state.status or STATUS_ACTIVE
     elif transition is Transition.PAYMENT:
         total = round(state.lifetime_value + (event.amount or 0.0), 2)
+        if total > MAX_MONEY:
+            raise RuleError(
+                f"lifetime_value would pass {MAX_MONEY:.0f}, beyond what a Mautic number field keeps to the cent."
+            )
         if event.amount:
             fields[f.lifetime_value] = int(total) if float(total).is_integer() else total
 

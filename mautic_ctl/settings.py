@@ -192,7 +192,9 @@ class Settings(BaseModel):
         meta = {k: data[k] for k in ("config_file", "profile") if k in data}
         rest = {k: _plain(v) for k, v in data.items() if k not in meta}
         origin = (info.context or {}).get("origin") if info.context else None
-        return {**config.normalize(rest, origin), **meta}
+        normalized = config.normalize(rest, origin)
+        config.remember_secrets(normalized)
+        return {**normalized, **meta}
 
     # --- derived views -------------------------------------------------------------------------
 

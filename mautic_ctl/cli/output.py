@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mautic_ctl.redact import redact
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -21,13 +23,13 @@ def _console(stderr: bool) -> Console:
 
 
 def emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, default=str, sort_keys=True) + "\n")
+    sys.stdout.write(redact(json.dumps(payload, default=str, sort_keys=True)) + "\n")
     sys.stdout.flush()
 
 
 def err_line(text: str) -> None:
     """One plain line on stderr (errors): no markup, so any text is printed as it is."""
-    sys.stderr.write(text.rstrip() + "\n")
+    sys.stderr.write(redact(text.rstrip()) + "\n")
     sys.stderr.flush()
 
 
@@ -36,7 +38,7 @@ def warn(text: str) -> None:
 
 
 def info(text: str) -> None:
-    _console(stderr=True).print(text, markup=False)
+    _console(stderr=True).print(redact(text), markup=False)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> None:

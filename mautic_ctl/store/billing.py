@@ -10,6 +10,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from mautic_ctl.redact import redact_optional
 from mautic_ctl.webhooks.state import SubscriptionRecord
 
 
@@ -99,7 +100,7 @@ def insert_delivery(
         """INSERT INTO deliveries
                (provider, delivery_id, event_type, outcome, reason, event_pk, received_at, body)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        (provider, key, event_type, outcome, reason, event_pk, received_at, body),
+        (provider, key, event_type, outcome, redact_optional(reason), event_pk, received_at, body),
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mautic_ctl.redact import redact_optional
 from mautic_ctl.rules import UserState
 from mautic_ctl.store.db import rows, write
 
@@ -134,6 +135,7 @@ def write_audit(conn: sqlite3.Connection, records: Sequence[AuditRow]) -> None:
         return
     with write(conn):
         for at, method, path, status, ms, events, error in records:
+            error = redact_optional(error)
             pks = events if isinstance(events, tuple) else ((events,) if events is not None else ())
             if len(pks) <= 1:
                 conn.execute(SQL_AUDIT, (at, method, path, status, ms, pks[0] if pks else None, error))

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from mautic_ctl.events import Event
+from mautic_ctl.redact import redact, redact_optional
 from mautic_ctl.store.db import on_postgres, rows, write
 
 
@@ -327,7 +328,7 @@ def settle(
                     s.status.value,
                     s.progress.to_json(),
                     json.dumps(s.result, sort_keys=True) if s.result is not None else None,
-                    s.error,
+                    redact_optional(s.error),
                     s.next_attempt_at,
                     now,
                     now if s.status in FINISHED else None,
@@ -340,7 +341,7 @@ def settle(
         conn.executemany(
             """INSERT INTO event_errors (event_pk, at, attempt, error, outcome)
                SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
-            [(now, s.error, _error_outcome(s), s.pk) for s in settlements if s.error],
+            [(now, redact(s.error), _error_outcome(s), s.pk) for s in settlements if s.error],
         )
     return set()
 
@@ -368,6 +369,7 @@ def _still_held(conn: sqlite3.Connection, pks: Sequence[int], owner: str) -> set
 
 def bury_new(conn: sqlite3.Connection, event: Event, reason: str, now: float) -> Enqueued:
     """Record an event straight into dead (e.g. a webhook whose user cannot be found): never dropped."""
+    reason = redact(reason)
     with write(conn):
         got = insert_event(conn, event, now)
         if not got.duplicate:

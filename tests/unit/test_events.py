@@ -16,6 +16,8 @@ from mautic_ctl.events import (
     CLOCK_TOLERANCE,
     MAX_EMAIL_LENGTH,
     MAX_INPUT_BYTES,
+    MAX_MONEY,
+    MAX_NUMBER,
     Event,
     EventKind,
     FieldSpec,
@@ -875,3 +877,26 @@ def test_an_occurred_at_within_the_clock_tolerance_is_kept():
     """A sender's clock a few minutes ahead of ours is normal skew, not an error."""
     at = NOW + CLOCK_TOLERANCE
     assert build_event("signup", VOCAB, user_id="u1", email="a@b.co", now=NOW, occurred_at=at).occurred_at == at
+
+
+@pytest.mark.parametrize("raw", ["1e308", "-1e308", "9007199254740993", 1e16])
+def test_a_number_beyond_what_a_mautic_number_field_keeps_is_refused(raw):
+    """Issue 9, hard case 9: `--set lifetime_value=1e308` is refused before recording: a Mautic number field
+    (a DOUBLE column, rounded to its scale) keeps whole numbers exactly only below 2**53."""
+    with pytest.raises(InputError) as exc:
+        coerce_field(FIELDS["lifetime_value"], raw)
+    assert "a Mautic number field keeps" in one_sentence(exc)
+
+
+def test_the_largest_exact_numbers_are_kept():
+    assert coerce_field(FIELDS["lifetime_value"], str(MAX_NUMBER)) == MAX_NUMBER
+    assert coerce_field(FIELDS["lifetime_value"], -MAX_NUMBER) == -MAX_NUMBER
+
+
+@pytest.mark.parametrize("amount", [1e308, "1e308", MAX_MONEY + 1])
+def test_a_payment_beyond_what_keeps_its_cents_is_refused(amount):
+    """Two payments of 1e308 would make lifetime_value infinite: each amount is bounded where cents stay exact."""
+    with pytest.raises(InputError) as exc:
+        build_event("payment", VOCAB, user_id="u1", now=NOW, amount=amount)
+    assert "at most" in one_sentence(exc)
+    assert build_event("payment", VOCAB, user_id="u1", now=NOW, amount=MAX_MONEY).amount == MAX_MONEY

@@ -231,3 +231,15 @@ def test_status_carried_by_the_event_wins_over_active():
     p = plan(event, state_after(signup()), POLICY)
     assert p.after.status == "past_due"
     assert p.ops[0].fields["subscription_status"] == "past_due"
+
+
+def test_a_lifetime_value_that_would_lose_its_cents_is_a_rule_error():
+    """Issue 9, hard case 9: payments that each fit but together pass what a number field keeps exactly
+    dead-letter the event with the reason, instead of sending Mautic a number it mangles."""
+    from mautic_ctl.errors import RuleError
+    from mautic_ctl.events import MAX_MONEY
+
+    pay = build_event("payment", VOCAB, user_id="u1", now=NOW, amount=MAX_MONEY)
+    after_one = plan(pay, state_after(signup()), POLICY).after
+    with pytest.raises(RuleError, match="lifetime_value would pass"):
+        plan(pay, after_one, POLICY)

@@ -15,40 +15,43 @@ import pytest
 from tests.helpers import contact_view, run_installed
 
 
-class _RateLimitedForever(BaseHTTPRequestHandler):
-    """A "Mautic" that hands out OAuth2 tokens, then answers every API call with a 429 announcing a
-    reset in the year 5138."""
+def _serve(api_status: int, api_body: bytes, headers: dict[str, str]) -> Iterator[str]:
+    """A fake "Mautic" on loopback: OAuth2 tokens for anyone, and one fixed answer to every API call."""
 
-    def _answer(self) -> None:
-        if self.path.startswith("/oauth/v2/token"):
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = b'{"access_token":"t","expires_in":3600,"token_type":"bearer","scope":null}'
-            status, headers = 200, {}
-        else:
-            body = b'{"errors":[{"code":429,"message":"You exceeded the rate limit.","details":[]}]}'
-            status, headers = 429, {"X-RateLimit-Reset": "99999999999"}
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            if self.path.startswith("/oauth/v2/token"):
+                body = b'{"access_token":"t","expires_in":3600,"token_type":"bearer","scope":null}'
+                status, extra = 200, {}
+            else:
+                body, status, extra = api_body, api_status, headers
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
 
-    def log_message(self, *args: object) -> None:
-        pass
+        def log_message(self, *args: object) -> None:
+            pass
 
-
-@pytest.fixture
-def hostile_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RateLimitedForever)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hostile_url() -> Iterator[str]:
+    """Every API call answered by a 429 announcing a reset in the year 5138."""
+    body = b'{"errors":[{"code":429,"message":"You exceeded the rate limit.","details":[]}]}'
+    yield from _serve(429, body, {"X-RateLimit-Reset": "99999999999"})
 
 
 def _due_times(db: str) -> list[float]:
@@ -137,3 +140,52 @@ def test_an_empty_file_becomes_a_queue_database(tmp_path: Path):
     db.touch()
     assert run_installed(["--db", str(db), *SIGNUP], {}).code == 0
     assert "events" in _tables(db)
+
+
+def test_a_number_mautic_cannot_keep_is_refused_before_recording(env, mautic, tmp_path: Path):
+    """Hard case 9: `sync-contact --set lifetime_value=1e308`, and two payments of 1e308 through `ingest`,
+    are exit 2 with nothing recorded."""
+    db = Path(env["MAUTIC_CTL_DB"])
+    res = run_installed(
+        ["sync-contact", "--user-id", "n1", "--email", "n1@example.com", "--set", "lifetime_value=1e308"], env
+    )
+    assert res.code == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "a Mautic number field keeps" in res.stderr
+    payments = b"".join(
+        b'{"type": "payment", "user_id": "n1", "email": "n1@example.com", "amount": 1e308, "event_id": "p%d"}\n' % i
+        for i in (1, 2)
+    )
+    res = run_installed(["ingest", "-"], env, stdin=payments)
+    assert res.code == 2 and "at most" in res.stderr, res.stderr
+    assert not db.exists() or _due_times(str(db)) == []
+
+
+SECRET = "cs-Very-Secret-7f3a9"
+
+
+@pytest.fixture
+def echoing_url() -> Iterator[str]:
+    """Every API call refused with a message echoing the client secret (as a misconfigured proxy might)."""
+    body = b'{"errors":[{"code":400,"message":"bad client_secret=%s for client 1_x","details":[]}]}' % SECRET.encode()
+    yield from _serve(400, body, {})
+
+
+def test_a_configured_secret_echoed_by_the_server_is_never_printed_or_stored(env, echoing_url):
+    """Hard case 10: the secret is redacted from stderr, stdout, last_error, the error history and the audit."""
+    hostile = env | {"MAUTIC_BASE_URL": echoing_url, "MAUTIC_CLIENT_SECRET": SECRET}
+    res = run_installed(["-v", "signup", "--user-id", "e1", "--email", "e1@example.com"], hostile)
+    assert res.code == 1 and "could not be applied" in res.stderr, res.stderr
+    assert "client_secret=[redacted]" in res.stderr
+    shown = run_installed(["queue", "show", "1", "--json"], hostile)
+    listed = run_installed(["queue", "list", "--json"], hostile)
+    assert "[redacted]" in shown.stdout
+    for out in (res.stdout, res.stderr, shown.stdout, shown.stderr, listed.stdout):
+        assert SECRET not in out
+    db = Path(env["MAUTIC_CTL_DB"])
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        stored = [
+            str(row) for table in ("events", "event_errors", "audit") for row in conn.execute(f"SELECT * FROM {table}")
+        ]
+    assert stored and not any(SECRET in row for row in stored)
+    assert SECRET.encode() not in db.read_bytes()
