@@ -200,10 +200,10 @@ def validate_name(value: object, what: str) -> str | None:
     return text or None
 
 
-def _not_future(at: datetime, now: datetime) -> datetime:
-    if at > now + CLOCK_TOLERANCE:
+def _not_future(at: datetime, now: datetime, tolerance: timedelta | None) -> datetime:
+    if tolerance is not None and at > now + tolerance:
         raise InputError(
-            f"occurred-at {at.isoformat()} is in the future (more than {CLOCK_TOLERANCE.seconds // 60} minutes "
+            f"occurred-at {at.isoformat()} is in the future (more than {tolerance.seconds // 60} minutes "
             "ahead of this machine's clock); give the time the event happened, with its UTC offset."
         )
     return at
@@ -350,8 +350,13 @@ def build_event(
     last_name: object = None,
     fields: Mapping[str, object] | Iterable[str] | None = None,
     amount: object = None,
+    future_tolerance: timedelta | None = CLOCK_TOLERANCE,
 ) -> Event:
-    """Validate every part of an event; raises InputError with one clear sentence."""
+    """Validate every part of an event; raises InputError with one clear sentence.
+
+    ``future_tolerance``: how far ahead of ``now`` the sender's ``occurred_at`` may be (its clock's
+    skew); None for a provider's signed timestamp, whose stream is ordered by the provider's clock.
+    """
     try:
         kind = EventKind(kind)
     except ValueError:
@@ -372,7 +377,9 @@ def build_event(
         kind=kind,
         user_id=validate_user_id(user_id),
         event_id=validate_event_id(event_id) if event_id is not None else new_event_id(validate_source(source)),
-        occurred_at=_not_future(parse_datetime(occurred_at), now) if occurred_at is not None else now.astimezone(UTC),
+        occurred_at=_not_future(parse_datetime(occurred_at), now, future_tolerance)
+        if occurred_at is not None
+        else now.astimezone(UTC),
         source=validate_source(source),
         email=validate_email(email) if email is not None else None,
         first_name=validate_name(first_name, "first name"),

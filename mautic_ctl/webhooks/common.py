@@ -133,6 +133,7 @@ class Outcome:
                 event_id=self.delivery_id,
                 occurred_at=self.occurred_at,
                 source=self.provider,
+                future_tolerance=None,  # the provider's signed clock, not the product's
                 **values,
             )
         except InputError as exc:
