@@ -28,7 +28,7 @@ import re
 import stat
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -739,7 +739,6 @@ class QuickConfig:
     base_url: str | None = None
     oauth2: bool = False  # client id and secret are both set; values not kept here
     basic: bool = False  # username and password are both set
-    secrets: tuple[str, ...] = field(default=(), repr=False)
     tier_segments: frozenset[str] = frozenset()  # tiers whose segment is configured
     cancel_tier: str = DEFAULT_TIERS[0]
 
@@ -766,7 +765,6 @@ def load_quick(config: Path | None = None, db: Path | None = None, profile: str 
         m["base_url"],
         oauth2=bool(m["client_id"] and m["client_secret"]),
         basic=bool(m["username"] and m["password"]),
-        secrets=secrets_of(cfg),
         tier_segments=frozenset(t for t in cfg["lifecycle"]["tiers"] if t in cfg["segments"]),
         cancel_tier=cfg["lifecycle"]["cancel_tier"],
     )

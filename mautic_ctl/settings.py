@@ -250,10 +250,6 @@ class Settings(BaseModel):
         named |= {onboarding(tier): ref for tier, ref in c.onboarding.items()}
         return frozenset(key for key, ref in named.items() if is_off(ref))
 
-    def secrets(self) -> tuple[str, ...]:
-        """Every configured secret value, for redaction (see ``redact``)."""
-        return config.secrets_of(self.model_dump())
-
     def require_mautic(self) -> MauticSettings:
         """The Mautic connection settings, or a ConfigError saying what is missing."""
         m = self.mautic
