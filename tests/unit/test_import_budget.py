@@ -1,4 +1,4 @@
-"""The record path stays light: `signup --no-apply` runs without pydantic and without httpx.
+"""The record path stays light: `signup --no-apply` runs without pydantic, httpx or the PostgreSQL driver.
 
 Checked in a fresh interpreter (this test process has imported everything already): the command really
 runs, records its event, and then ``sys.modules`` is inspected.
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("pydantic", "pydantic_settings", "httpx", "httpcore")
+HEAVY = ("pydantic", "pydantic_settings", "httpx", "httpcore", "psycopg", "psycopg_pool")  # psycopg: PostgreSQL only
 
 PROGRAM = """
 import json, sys
