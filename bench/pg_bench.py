@@ -2,7 +2,9 @@
 
 (a) Drain of N events against the emulator with the `mautic51` cost profile: SQLite with one
     `queue work` process vs PostgreSQL with 1, 2 and 4 `queue work` processes (events/s, calls/event).
-(b) The same on PostgreSQL with 100 ms per call and no cost profile (one worker is latency-bound):
+(b) The same on PostgreSQL with 100 ms per call and no cost profile (one worker is latency-bound), over
+    independent users (one event each), and (b') over users with several events: a user's events run one
+    round after another whatever the number of workers (per-user order), so their chains bound the drain.
     1 vs 2 vs 4 workers; goal: 4 workers >= 2.5x one.
 (c) Claim + settle of a 200-event round over 10^3 / 10^5 / 10^6 finished rows on PostgreSQL.
 
@@ -154,6 +156,7 @@ def run_section(
     *,
     events: Sequence[Any],
     latency_events: Sequence[Any],
+    chained_events: Sequence[Any],
     workers: Sequence[int],
     scale: Sequence[int],
     reps: int,
@@ -171,7 +174,9 @@ def run_section(
         say("   skipped: pgserver is not installed (pip install -e '.[test]')")
         return None
     try:
-        out: dict[str, Any] = {"postgresql": pg.version(), "drain_mautic51": {}, "drain_100ms": {}}
+        out: dict[str, Any] = {
+            "postgresql": pg.version(), "drain_mautic51": {}, "drain_100ms": {}, "drain_100ms_chained": {},
+        }  # fmt: skip
         say(f"   PostgreSQL {out['postgresql']} (pgserver, local Unix socket), store and workers on this machine")
         # (a) mautic51 profile: SQLite 1 worker, then PostgreSQL 1/2/4
         emu.reset(profile="mautic51", latency_ms=0)
@@ -199,6 +204,15 @@ def run_section(
             one, most = out["drain_100ms"][f"x{workers[0]}"], out["drain_100ms"][f"x{workers[-1]}"]
             out["speedup_100ms"] = most["events_per_s"] / one["events_per_s"]
             say(f"       {workers[-1]} workers / 1 worker at 100 ms: {out['speedup_100ms']:.2f}x (goal >= 2.5x)")
+        users = len({e.user_id for e in chained_events})
+        for w in (workers[0], workers[-1]) if chained_events and len(workers) > 1 else ():
+            emu.reset(profile="none", latency_ms=100)
+            r = drain_with_workers(pg.fresh(), chained_events, w, env, cli, emu)
+            out["drain_100ms_chained"][f"x{w}"] = r
+            say(
+                f"   (b') 100 ms/call, {len(chained_events)} events of {users} users, postgresql x{w}: "
+                f"{r['events_per_s']:7.1f} events/s  {r['seconds']:6.2f} s"
+            )
         emu.reset(profile="none", latency_ms=restore_latency_ms)
         # (c) claim + settle over finished rows
         qs = queue_scale_pg(pg.fresh(), scale, reps, payload, round_fn)
