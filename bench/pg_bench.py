@@ -14,6 +14,8 @@ so and is skipped.
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import signal
 import statistics
@@ -76,6 +78,7 @@ def drain_with_workers(
     conn = connect(store)
     q.enqueue_many(conn, events, time.time())
     calls0 = emu.state()["counters"]["total"]
+    emu_cpu0, workers_cpu0 = _proc_cpu(getattr(getattr(emu, "proc", None), "pid", None)), _children_cpu()
     run_env = env | {"MAUTIC_CTL_DB": store}
     t0 = time.perf_counter()
     procs = [
@@ -101,7 +104,10 @@ def drain_with_workers(
     if bad or counts != {"done": len(events)}:
         raise RuntimeError(f"drain with {workers} workers on {store[:20]}: {counts}, failures {bad}")
     calls = emu.state()["counters"]["total"] - calls0
+    emu_cpu = _proc_cpu(getattr(getattr(emu, "proc", None), "pid", None)) - emu_cpu0
     return {
+        "emulator_cpu_s": emu_cpu,  # the emulator's own process: one Python process serving every worker
+        "workers_cpu_s": _children_cpu() - workers_cpu0,
         "workers": workers,
         "events": len(events),
         "seconds": seconds,
@@ -109,6 +115,22 @@ def drain_with_workers(
         "calls": calls,
         "calls_per_event": calls / len(events),
     }
+
+
+def _proc_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def add_finished_pg(url: str, upto: int, have: int, payload: str) -> float:
@@ -197,7 +219,8 @@ def run_section(
             out["drain_100ms"][f"x{w}"] = r
             say(
                 f"   (b) 100 ms/call, postgresql x{w}: {r['events_per_s']:7.1f} events/s  {r['seconds']:6.2f} s  "
-                f"{r['calls_per_event']:.3f} calls/event"
+                f"{r['calls_per_event']:.3f} calls/event; CPU: emulator {r['emulator_cpu_s']:.1f} s, "
+                f"workers {r['workers_cpu_s']:.1f} s (of {2 * r['seconds']:.0f} CPU-s on 2 cores)"
             )
         out["speedup_100ms"] = None
         if latency_events and len(workers) > 1:
