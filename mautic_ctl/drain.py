@@ -30,15 +30,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mautic_ctl import identity
-from mautic_ctl.errors import ContactGone, LeaseLost, MauticCtlError, MauticError, NotFound, PermanentError, RuleError
-from mautic_ctl.events import EventKind
+from mautic_ctl.errors import (
+    ContactGone,
+    EmailConflict,
+    LeaseLost,
+    MauticCtlError,
+    MauticError,
+    NotFound,
+    PermanentError,
+    RuleError,
+)
+from mautic_ctl.events import Event, EventKind
 from mautic_ctl.experiments import Book, Entry, arms_of, plan_event
+from mautic_ctl.mautic import responses
 from mautic_ctl.mautic.client import MauticClient, RequestRecord
 from mautic_ctl.mautic.live import LiveContact, LiveRead, read_contacts
 from mautic_ctl.retry import RetryPolicy, decide, describe
-from mautic_ctl.rules import Op, OpKind, Plan, Policy, UserState
+from mautic_ctl.rules import STATE_KINDS, Op, OpKind, Plan, Policy, Transition, UserState, stale
+from mautic_ctl.store import erasure, mirror
 from mautic_ctl.store import experiments as exp_store
-from mautic_ctl.store import mirror
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.queue import Claimed, Progress, Settlement, Status
 from mautic_ctl.verdict import DrainReport
@@ -85,6 +95,7 @@ class Job:
     error: BaseException | None = None
     entries: tuple[Entry, ...] = ()  # campaign slots this event enters, with the experiment arm of each
     lost: bool = False  # our lease was taken over: another worker owns the event now
+    notes: dict[str, Any] = field(default_factory=dict)  # extra outcome (erasure, a skipped email change)
 
     @property
     def progress(self) -> Progress:
@@ -196,12 +207,15 @@ class Drain:
             row = users.get(c.event.user_id)
             if c.attempts > self.opts.retry.max_attempts:
                 reason = f"gave up after {c.attempts - 1} attempts (its worker stopped each time)"
-                settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=reason))
-            elif self._stale(c, row):
-                result = {
-                    "superseded_by_event_at": row.last_event_at.isoformat() if row and row.last_event_at else None
-                }
-                settlements.append(Settlement(c.pk, Status.SUPERSEDED, c.progress, result=result))
+                settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=reason))
+                continue
+            state = row.state if row else UserState()
+            event = c.effective  # a login with followers stands for the newest of them
+            if row is None and event.kind is not EventKind.SIGNUP and erasure.erased_at(self.conn, event.user_id):
+                settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=erasure.REFUSED))
+            elif not c.progress.replay and stale(event, state, row.last_event_at if row else None):
+                result = {"superseded_by_event_at": _newer(event, state, row)}
+                settlements += _with_followers(c, Settlement(c.pk, Status.SUPERSEDED, c.progress, result=result))
             else:
                 todo.append(c)
 
@@ -232,15 +246,15 @@ class Drain:
                 if contact and others and self.opts.on_shared_contact is identity.OnShared.REFUSE:
                     c.progress.shared_with = sorted(others)
                     error = identity.refusal(c.event.user_id, others, contact.contact_id, contact.email)
-                    settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=error))
+                    settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=error))
                     continue
                 if others:
                     disown = frozenset(others)
                     c.progress.adopted_from = sorted(others)
             try:
-                p, entries = plan_event(c.event, state, self.policy, self.book, assigned.get(c.event.user_id, {}))
+                p, entries = plan_event(c.effective, state, self.policy, self.book, assigned.get(c.event.user_id, {}))
             except RuleError as exc:
-                settlements.append(Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
+                settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
                 continue
             verify = frozenset(c.progress.uncertain)
             if c.progress.replay:  # the mirror was forgotten: ask Mautic before any entry
@@ -268,16 +282,23 @@ class Drain:
 
         now = self.now()
         updates_of: dict[int, list[dict[str, Any]]] = {}
+        erasures: dict[int, Callable[[sqlite3.Connection], None]] = {}
         for job in jobs:
             if not job.lost:
                 updates_of[job.claimed.pk] = []
-                settlements.append(self._settle(job, now, users, updates_of[job.claimed.pk]))
+                settled = self._settle(job, now, users, updates_of[job.claimed.pk])
+                settlements += _with_followers(job.claimed, settled)
+                if settled.status is Status.DONE and job.plan.transition is Transition.DELETE:
+                    erasures[job.claimed.pk] = self._erasure(job, now)
         while settlements:  # settle only what we still hold: a taken-over event is its new worker's
             mirror_updates = [u for s in settlements for u in updates_of.get(s.pk, ())]
-            lost = q.settle(self.conn, settlements, now, mirror_updates=mirror_updates, owner=self.owner)
+            also = [erasures[s.pk] for s in settlements if s.pk in erasures]
+            lost = q.settle(self.conn, settlements, now, mirror_updates=mirror_updates, owner=self.owner, also=also)
             if not lost:
                 break
             settlements = [s for s in settlements if s.pk not in lost]
+        if any(s.pk in erasures for s in settlements):
+            erasure.checkpoint(self.conn)  # the WAL still holds the erased pages as they were
         self.flush_audit()
         for s in settlements:
             self._count(s)
@@ -375,11 +396,17 @@ class Drain:
                 job.lost = True
                 job.error = LeaseLost(f"event {job.claimed.pk} was taken over by another worker")
 
-    def _stale(self, c: Claimed, row: mirror.MirrorRow | None) -> bool:
-        """An event older than the last one applied for its user would overwrite newer state."""
-        if c.event.kind is EventKind.PAYMENT or c.progress.replay or row is None:
-            return False
-        return row.last_event_at is not None and c.event.occurred_at < row.last_event_at
+    def _erasure(self, job: Job, now: float) -> Callable[[sqlite3.Connection], None]:
+        """The local half of an account deletion, run in the transaction that settles the event."""
+        c = job.claimed
+        outcome = job.notes.get("erasure", "not_in_mautic")
+
+        def erase(conn: sqlite3.Connection) -> None:
+            job.notes["events_erased"] = erasure.erase_user(
+                conn, c.event.user_id, delete_pk=c.pk, outcome=outcome, now=now
+            )
+
+        return erase
 
     def _settle(
         self, job: Job, now: float, users: dict[str, mirror.MirrorRow], updates: list[dict[str, Any]]
@@ -389,13 +416,19 @@ class Drain:
             c.progress.contact_id = job.contact_id
         if job.error is None:
             after = replace(job.plan.after, contact_id=job.contact_id)
-            kind = c.event.kind
-            state_event = kind is not EventKind.PAYMENT
-            updates.append(
-                mirror.user_params(c.event.user_id, after, c.event.occurred_at if state_event else None, now)
-            )
-            updates.extend(self._disowned(job, users, now))
-            result: dict[str, Any] = {"contact_id": job.contact_id, "transition": job.plan.transition.value}
+            if "email_conflict_with" in job.notes:  # on_email_conflict = "skip": the address stays
+                row = users.get(c.event.user_id)
+                after = replace(after, email=row.state.email if row else None)
+            event = c.effective
+            clock = event.occurred_at if event.kind in STATE_KINDS else None
+            result: dict[str, Any] = {
+                "contact_id": job.contact_id, "transition": job.plan.transition.value, **job.notes
+            }  # fmt: skip
+            if job.plan.transition is Transition.DELETE:  # an erased user has no mirror row at all
+                result.pop("contact_id")
+            else:
+                updates.append(mirror.user_params(c.event.user_id, after, clock, now))
+                updates.extend(self._disowned(job, users, now))
             if job.entries:  # what the report joins outcomes to: which campaign (or holdout), which arm, which tier
                 result |= {"entries": [e.as_dict() for e in job.entries], "tier": after.tier}
                 if arms := arms_of(job.entries):
@@ -492,9 +525,9 @@ class Drain:
 
     async def _contacts(self, jobs: list[Job]) -> None:
         creates = [(job, op) for job in jobs for op in job.pending(OpKind.UPSERT)]
-        updates = [(job, op) for job in jobs for op in job.pending(OpKind.UPDATE) if job.contact_id]
         if not self.opts.batched:
             await self._each(creates, self._upsert_one)
+            updates = [(job, op) for job in jobs for op in job.pending(OpKind.UPDATE) if job.contact_id]
             await self._each(updates, self._update_one)
             self._save(jobs)
             return
@@ -515,6 +548,8 @@ class Drain:
                     else:
                         msg = f"Mautic did not save the contact (status {res.status})."
                         job.fail(res.error or PermanentError(msg))
+        # After the creates: an email change of a contact known only by its old address finds it first.
+        updates = [(job, op) for job in jobs for op in job.pending(OpKind.UPDATE) if job.contact_id]
         if updates:
             try:
                 with serving(job for job, _ in updates):
@@ -530,6 +565,8 @@ class Drain:
                         job.mark_done(op)
                     elif isinstance(res.error, NotFound):  # someone deleted the contact in Mautic
                         job.fail(ContactGone(f"Mautic contact {job.contact_id} no longer exists; re-creating it."))
+                    elif _email_taken(res.error, op):
+                        await self._email_conflict(job, op)
                     else:
                         job.fail(
                             res.error or PermanentError(f"Mautic did not update the contact (status {res.status}).")
@@ -544,7 +581,30 @@ class Drain:
 
     async def _update_one(self, job: Job, op: Op) -> None:
         assert job.contact_id is not None
-        await self.client.update_contact(job.contact_id, dict(op.fields))
+        try:
+            await self.client.update_contact(job.contact_id, dict(op.fields))
+        except PermanentError as exc:
+            if not _email_taken(exc, op):
+                raise
+            await self._email_conflict(job, op)
+            if job.error is not None:
+                raise job.error from None
+
+    async def _email_conflict(self, job: Job, op: Op) -> None:
+        """Another contact has the new address (Mautic 5 answers 422, never merges): the configured
+        outcome, explicit either way — dead with both contact ids, or the change skipped (noted)."""
+        new = str(op.fields["email"])
+        try:
+            other = await self.client.find_contact_by_email(new)
+        except MauticError as exc:
+            job.fail(exc)
+            return
+        other_id = responses.as_int(other.get("id")) if other else None
+        if self.policy.on_email_conflict == "skip":
+            job.notes["email_conflict_with"] = other_id
+            job.mark_done(op)
+            return
+        job.fail(EmailConflict(job.contact_id, other_id))
 
     # --- phase 2: segment joins -----------------------------------------------------------------
 
@@ -588,13 +648,9 @@ class Drain:
 
     async def _unbatchable(self, jobs: list[Job]) -> None:
         work = [
-            (job, op)
-            for job in jobs
-            if job.contact_id
-            for kind in (OpKind.SEGMENT_REMOVE, OpKind.CAMPAIGN_REMOVE, OpKind.CAMPAIGN_ADD)
-            for op in job.pending(kind)
+            (job, op) for job in jobs for kind in UNBATCHABLE for op in job.pending(kind) if job.contact_id or op.lookup
         ]
-        entries = [(job, op) for job, op in work if op.kind is OpKind.CAMPAIGN_ADD]
+        entries = [(job, op) for job, op in work if op.kind in AT_MOST_ONCE]
         if entries:
             # Recorded before sending: if we die mid-call, the next attempt checks before re-adding.
             for job, op in entries:
@@ -604,7 +660,24 @@ class Drain:
         self._save(jobs)
 
     async def _apply_one(self, job: Job, op: Op) -> None:
+        if op.kind in (OpKind.DELETE, OpKind.ANONYMISE):
+            await self._erase_contact(job, op)
+            return
         assert job.contact_id is not None
+        if op.kind is OpKind.DNC_ADD:
+            reason, comments = int(op.fields["reason"] or 0), str(op.fields["comments"])
+            await self.client.add_dnc(job.contact_id, op.target or "email", reason=reason, comments=comments)
+            return
+        if op.kind is OpKind.DNC_REMOVE:
+            await self.client.remove_dnc(job.contact_id, op.target or "email")
+            return
+        if op.kind is OpKind.POINTS:
+            if op.key in job.verify:  # an earlier attempt may have added them: at most once, never twice
+                job.notes["points_uncertain"] = True
+                return
+            await self._holding_lease(job, "points change")
+            await self.client.add_points(job.contact_id, int(op.fields["delta"] or 0))
+            return
         if op.kind is OpKind.SEGMENT_REMOVE:
             await self.client.remove_from_segment(self.resolve("segment", op.target or ""), job.contact_id)
             return
@@ -614,11 +687,33 @@ class Drain:
             return
         if op.key in job.verify and campaign_id in await self.client.contact_campaigns(job.contact_id):
             return  # an earlier attempt's entry did reach Mautic
-        # The one call that must not be repeated: check the lease right before it. After a stall longer
-        # than the lease (a frozen VM, SIGSTOP) another worker may own the event and have sent it.
-        if not q.holds_lease(self.conn, job.claimed.pk, owner=self.owner, now=self.now()):
-            raise LeaseLost(f"event {job.claimed.pk}: its lease expired before the campaign entry was sent")
+        await self._holding_lease(job, "campaign entry")
         await self.client.add_to_campaign(campaign_id, job.contact_id)
+
+    async def _holding_lease(self, job: Job, what: str) -> None:
+        """Right before a call that must not be repeated: after a stall longer than the lease (a frozen
+        VM, SIGSTOP) another worker may own the event and have sent it."""
+        if not q.holds_lease(self.conn, job.claimed.pk, owner=self.owner, now=self.now()):
+            raise LeaseLost(f"event {job.claimed.pk}: its lease expired before the {what} was sent")
+
+    async def _erase_contact(self, job: Job, op: Op) -> None:
+        """Delete or anonymise the user's contact. A contact already gone is the outcome wanted."""
+        contact_id = job.contact_id
+        if contact_id is None and op.lookup:
+            found = await self.client.find_contact_by_email(op.lookup)
+            contact_id = responses.as_int(found.get("id")) if found else None
+        if contact_id is None:
+            job.notes["erasure"] = "not_in_mautic"
+            return
+        try:
+            if op.kind is OpKind.DELETE:
+                await self.client.delete_contact(contact_id)
+            else:
+                await self.client.update_contact(contact_id, dict(op.fields))
+        except NotFound:
+            job.notes["erasure"] = "not_in_mautic"
+            return
+        job.notes["erasure"] = "deleted" if op.kind is OpKind.DELETE else "anonymised"
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -661,3 +756,40 @@ class Drain:
         if self._audit:
             rows, self._audit = self._audit, []
             mirror.write_audit(self.conn, rows)
+
+
+UNBATCHABLE = (
+    OpKind.SEGMENT_REMOVE, OpKind.CAMPAIGN_REMOVE, OpKind.CAMPAIGN_ADD, OpKind.DNC_ADD, OpKind.DNC_REMOVE,
+    OpKind.POINTS, OpKind.DELETE, OpKind.ANONYMISE,
+)  # fmt: skip
+"""Operations Mautic has no batch endpoint for: one call each, ``concurrency`` at a time."""
+AT_MOST_ONCE = (OpKind.CAMPAIGN_ADD, OpKind.POINTS)
+"""Not idempotent in Mautic: recorded as in flight before sending, never blindly repeated."""
+
+
+def _with_followers(c: Claimed, settled: Settlement) -> list[Settlement]:
+    """A login's coalesced followers end as it does (their newest time was the one applied)."""
+    out = [settled]
+    for f in c.followers:
+        result = {**(settled.result or {}), "coalesced_into": c.pk}
+        out.append(replace(settled, pk=f.pk, progress=f.progress, result=result))
+    return out
+
+
+def _newer(event: Event, state: UserState, row: mirror.MirrorRow | None) -> str | None:
+    """What made ``event`` stale, for its outcome."""
+    if event.kind in STATE_KINDS:
+        return row.last_event_at.isoformat() if row and row.last_event_at else None
+    if state.consent_at is not None and event.kind.value.endswith("subscribe"):
+        return state.consent_at.isoformat()
+    return state.last_login
+
+
+def _email_taken(error: BaseException | None, op: Op) -> bool:
+    """Mautic 5's answer to an address another contact has: 422 "email: This field must be unique." (§5.4)."""
+    return (
+        isinstance(error, PermanentError)
+        and error.status == 422
+        and "email" in op.fields
+        and "unique" in str(error).lower()
+    )

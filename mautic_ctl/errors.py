@@ -21,6 +21,7 @@
         │   └── ContactGone        exit 75  the contact was deleted in Mautic: re-create it from the email
         ├── AuthError              exit 1   401/403 after one token refresh: credentials are wrong
         └── PermanentError         exit 1   400/404/422, a 200 with `errors`: retrying cannot help
+            ├── EmailConflict      exit 1   an email change to an address another contact has
             └── NotFound           exit 1   404 (segment, campaign or contact missing)
 
 Nothing above ``client.py`` imports httpx exceptions; the client translates them into this tree.
@@ -159,6 +160,19 @@ class AuthError(MauticError):
 
 class PermanentError(MauticError):
     """Mautic rejected the request; retrying the same request cannot succeed."""
+
+
+class EmailConflict(PermanentError):
+    """Another Mautic contact already has the new address; resolve it in Mautic, then `queue retry`."""
+
+    status = 422
+
+    def __init__(self, contact_id: int | None, other_id: int | None) -> None:
+        super().__init__(
+            f"email change refused: the new address belongs to Mautic contact {other_id}, not to this user's "
+            f"contact {contact_id}; merge or fix them in Mautic, then run `mautic-ctl queue retry`."
+        )
+        self.contact_id, self.other_id = contact_id, other_id
 
 
 class NotFound(PermanentError):

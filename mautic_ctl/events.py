@@ -49,6 +49,16 @@ class EventKind(StrEnum):
     PLAN_CHANGE = "plan_change"  # upgrade, downgrade, cancellation or reactivation
     SYNC_CONTACT = "sync_contact"  # field updates only
     PAYMENT = "payment"  # money received: adds to lifetime_value
+    LOGIN = "login"  # the user logged in: sets last_login (coalesced per user in a drain round)
+    EMAIL_CHANGE = "email_change"  # the user changed their address: the same contact gets it
+    UNSUBSCRIBE = "unsubscribe"  # marketing consent withdrawn: Do Not Contact for email
+    RESUBSCRIBE = "resubscribe"  # marketing consent given again: the Do Not Contact entry removed
+    DELETE_USER = "delete_user"  # account deletion / erasure: contact deleted or anonymised, local data erased
+    TRACK = "track"  # a product event (feature used, milestone): mapped by [[track]] to Mautic actions
+
+
+CONSENT_KINDS = frozenset({EventKind.UNSUBSCRIBE, EventKind.RESUBSCRIBE})
+"""Applied ahead of the user's other queued events once the contact exists (consent first)."""
 
 
 class FieldType(StrEnum):
@@ -86,6 +96,9 @@ class Event:
     last_name: str | None = None
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
     amount: float | None = None  # payment: amount added to lifetime_value
+    name: str | None = None  # track: the product event's name
+    properties: Mapping[str, FieldValue] = field(default_factory=dict)  # track: its properties
+    comment: str | None = None  # unsubscribe / resubscribe: why (kept with the Do Not Contact entry)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -95,12 +108,14 @@ class Event:
             "occurred_at": self.occurred_at.isoformat(),
             "source": self.source,
         }
-        for name in ("email", "tier", "from_tier", "first_name", "last_name", "amount"):
+        for name in ("email", "tier", "from_tier", "first_name", "last_name", "amount", "name", "comment"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
         if self.fields:
             out["fields"] = dict(self.fields)
+        if self.properties:
+            out["properties"] = dict(self.properties)
         return out
 
     def to_json(self) -> str:
@@ -122,6 +137,9 @@ class Event:
             last_name=data.get("last_name"),
             fields=dict(data.get("fields") or {}),
             amount=data.get("amount"),
+            name=data.get("name"),
+            properties=dict(data.get("properties") or {}),
+            comment=data.get("comment"),
         )
 
     def with_source(self, source: str) -> Event:
@@ -351,6 +369,9 @@ def build_event(
     fields: Mapping[str, object] | Iterable[str] | None = None,
     amount: object = None,
     future_tolerance: timedelta | None = CLOCK_TOLERANCE,
+    name: object = None,
+    properties: Mapping[str, object] | Iterable[str] | None = None,
+    comment: object = None,
 ) -> Event:
     """Validate every part of an event; raises InputError with one clear sentence.
 
@@ -415,12 +436,71 @@ def build_event(
                 f"cent), got {_shorten(_show(amount))!r}."
             )
         event = replace(event, amount=round(value, 2))
+    elif kind is EventKind.EMAIL_CHANGE:
+        if event.email is None:
+            raise InputError("an email change needs the new address (--email).")
+    elif kind in CONSENT_KINDS:
+        event = replace(event, comment=validate_name(comment, "comment"))
+    elif kind is EventKind.TRACK:
+        event = replace(event, name=validate_track_name(name), properties=parse_properties(properties))
     return event
+
+
+_TRACK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+MAX_PROPERTIES = 50
+
+
+def validate_track_name(value: object) -> str:
+    """A product event's name (``feature_used``, ``report_created``): what `[[track]]` mappings match."""
+    if value is None:
+        raise InputError("a product event needs its name (--event).")
+    text = _clean_text(value, "event name", MAX_TEXT_LENGTH)
+    if not text or not _TRACK_NAME_RE.match(text):
+        raise InputError(f"event name {_shorten(text)!r} is not valid; use letters, digits and . _ : - only.")
+    return text
+
+
+def parse_properties(raw: Mapping[str, object] | Iterable[str] | None) -> dict[str, FieldValue]:
+    """A product event's properties: ``{"feature": "export"}`` or `--prop KEY=VALUE` assignments.
+
+    Values stay scalars (text, number, yes/no): they are only compared by `[[track]]` conditions.
+    """
+    if raw is None:
+        return {}
+    pairs: list[tuple[object, object]]
+    if isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    elif isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise InputError("properties must be a JSON object of name: value or a list of KEY=VALUE assignments.")
+    else:
+        pairs = []
+        for assignment in raw:
+            key, sep, value = str(assignment).partition("=")
+            if not sep or not key.strip():
+                raise InputError(f"--prop {_shorten(str(assignment))!r} is malformed; write it as KEY=VALUE.")
+            pairs.append((key.strip(), value))
+    if len(pairs) > MAX_PROPERTIES:
+        raise InputError(f"a product event has at most {MAX_PROPERTIES} properties, got {len(pairs)}.")
+    out: dict[str, FieldValue] = {}
+    for key, value in pairs:
+        if not isinstance(key, str) or not _TRACK_NAME_RE.match(key) or len(key) > MAX_TEXT_LENGTH:
+            raise InputError(f"property name {_shorten(str(key))!r} is not valid; use letters, digits and . _ : -.")
+        if isinstance(value, bool) or value is None:
+            out[key] = value
+        elif isinstance(value, int | float):
+            if not (isinstance(value, int) and value.bit_length() < 64) and not (
+                isinstance(value, float) and math.isfinite(value)
+            ):
+                raise InputError(f"property {key!r} must be a finite number.")
+            out[key] = value
+        else:
+            out[key] = _clean_text(value, f"property {key!r}", MAX_EVENT_ID_LENGTH)
+    return out
 
 
 _EVENT_KEYS = {
     "type", "kind", "user_id", "event_id", "occurred_at", "email", "tier", "to", "from", "from_tier",
-    "first_name", "last_name", "fields", "amount",
+    "first_name", "last_name", "fields", "amount", "event", "name", "properties", "comment",
 }  # fmt: skip
 
 
@@ -434,11 +514,14 @@ def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: s
         raise InputError(f"unknown event key(s): {names}.")
     kind = data.get("type", data.get("kind"))
     if kind is None:
-        raise InputError('an event needs a "type" (signup, plan_change, sync_contact or payment).')
+        raise InputError(f'an event needs a "type" ({", ".join(k.value for k in EventKind)}).')
     kind = str(kind).replace("-", "_")
     fields = data.get("fields")
     if fields is not None and not isinstance(fields, dict):
         raise InputError('"fields" must be a JSON object of alias: value.')
+    properties = data.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        raise InputError('"properties" must be a JSON object of name: value.')
     return build_event(
         kind,
         vocab,
@@ -454,6 +537,9 @@ def event_from_json(data: object, vocab: Vocabulary, *, now: datetime, source: s
         last_name=data.get("last_name"),
         fields=fields,
         amount=data.get("amount"),
+        name=data.get("event", data.get("name")),
+        properties=properties,
+        comment=data.get("comment"),
     )
 
 

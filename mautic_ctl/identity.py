@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -63,6 +64,11 @@ def live_state(
         segments=frozenset(segment_keys),
         campaigns=frozenset(campaign_keys),
         lifetime_value=lifetime_value,
+        # what only mautic-ctl records (Mautic has no word on it): the last login, consent, event counts
+        last_login=fallback.last_login,
+        unsubscribed=fallback.unsubscribed,
+        consent_at=fallback.consent_at,
+        counts=fallback.counts,
     )
 
 
@@ -79,7 +85,8 @@ def state_to_dict(state: UserState) -> dict[str, Any]:
     return {
         "known": state.known, "contact_id": state.contact_id, "email": state.email, "tier": state.tier,
         "status": state.status, "segments": sorted(state.segments), "campaigns": sorted(state.campaigns),
-        "lifetime_value": state.lifetime_value,
+        "lifetime_value": state.lifetime_value, "last_login": state.last_login, "unsubscribed": state.unsubscribed,
+        "consent_at": state.consent_at.isoformat() if state.consent_at else None, "counts": dict(state.counts),
     }  # fmt: skip
 
 
@@ -88,4 +95,7 @@ def state_from_dict(data: Mapping[str, Any]) -> UserState:
         known=bool(data.get("known")), contact_id=data.get("contact_id"), email=data.get("email"),
         tier=data.get("tier"), status=data.get("status"), segments=frozenset(data.get("segments", ())),
         campaigns=frozenset(data.get("campaigns", ())), lifetime_value=float(data.get("lifetime_value", 0.0)),
+        last_login=data.get("last_login"), unsubscribed=data.get("unsubscribed"),
+        consent_at=datetime.fromisoformat(data["consent_at"]) if data.get("consent_at") else None,
+        counts=dict(data.get("counts") or {}),
     )  # fmt: skip

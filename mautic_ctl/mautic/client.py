@@ -277,6 +277,36 @@ class MauticClient:
         _, body = await self._call("GET", "/api/contacts/{id}/campaigns", id=contact_id)
         return responses.entities(responses.obj(body, "GET /api/contacts/{id}/campaigns").get("campaigns"))
 
+    async def delete_contact(self, contact_id: int) -> None:
+        """DELETE /api/contacts/{id}/delete; ``NotFound`` if it is already gone (§5.6).
+
+        Beware the merge redirect (§1): a merged-away id deletes the surviving contact; callers
+        pass only ids Mautic gave them for this user.
+        """
+        await self._call("DELETE", "/api/contacts/{id}/delete", id=contact_id)
+
+    async def add_dnc(self, contact_id: int, channel: str, *, reason: int, comments: str) -> None:
+        """Do Not Contact on ``channel`` (POST …/dnc/{channel}/add, §5.7). A repeat with the same reason
+        changes nothing; Mautic never overrides the contact's own unsubscribe (reason 1)."""
+        template = f"/api/contacts/{{id}}/dnc/{_channel(channel)}/add"
+        await self._call("POST", template, json={"reason": reason, "comments": comments}, id=contact_id)
+
+    async def remove_dnc(self, contact_id: int, channel: str) -> bool:
+        """Remove the Do Not Contact entry on ``channel``; whether there was one (``recordFound``)."""
+        template = f"/api/contacts/{{id}}/dnc/{_channel(channel)}/remove"
+        _, body = await self._call("POST", template, id=contact_id)
+        return bool(responses.obj(body, f"POST {template}").get("recordFound"))
+
+    async def add_points(self, contact_id: int, delta: int) -> None:
+        """Change the contact's points by ``delta`` (POST …/points/plus|minus/{n}, PointBundle, §5.8).
+
+        NOT idempotent and there is no batch endpoint: never retried once it may have reached Mautic
+        (``OutcomeUnknown``); the drain sends each at most once.
+        """
+        operator = "plus" if delta >= 0 else "minus"
+        template = f"/api/contacts/{{id}}/points/{operator}/{{delta}}"
+        await self._call("POST", template, idempotent=False, id=contact_id, delta=abs(delta))
+
     # ---- segments and campaigns ----------------------------------------------------------------
 
     async def segment_member_ids(self, alias: str) -> set[int]:
@@ -475,3 +505,10 @@ class MauticClient:
                     raise responses.transport_error(exc, where, idempotent) from exc
                 return responses.check(response, where, idempotent, forbidden_hint, item_errors)
         raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+def _channel(channel: str) -> str:
+    """A DNC channel name for the path (``email``, ``sms``); anything else is our bug, not Mautic's."""
+    if not channel.isidentifier():
+        raise ValueError(f"not a Mautic channel name: {channel!r}")
+    return channel

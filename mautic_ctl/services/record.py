@@ -14,10 +14,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mautic_ctl.errors import InputError
 from mautic_ctl.events import Event, EventKind
+from mautic_ctl.store import erasure
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.db import drain_lock_path
 
@@ -28,12 +30,24 @@ def record_many(conn: sqlite3.Connection, events: Sequence[Event]) -> list[q.Enq
     """Record events (a duplicate is acknowledged with its first outcome), a chunk per transaction.
 
     The one way an event enters the queue: the CLI commands, `ingest`, `POST /events` and the demo all
-    come through here. An event whose contact nobody could create (no email, and none known for the
-    user, nor given earlier in the same batch) is refused before anything is written.
+    come through here. Refused before anything is written: an event whose contact nobody could create
+    (no email, and none known for the user, nor given earlier in the same batch), and an event of a
+    deleted user (unless a signup for it comes first).
     """
     emails = {e.user_id for e in events if e.email is not None}
+    signed_up: set[str] = set()
     for event in events:
-        if event.kind is not EventKind.SIGNUP and event.user_id not in emails:
+        if event.kind is EventKind.SIGNUP:
+            signed_up.add(event.user_id)
+        elif event.user_id not in signed_up:
+            check_not_erased(conn, event)
+        new_address_only = event.kind is EventKind.EMAIL_CHANGE and event.user_id not in signed_up
+        if new_address_only and not q.user_has_email(conn, event.user_id):
+            raise InputError(
+                f"user {event.user_id!r} is unknown to mautic-ctl, so its contact cannot be found; "
+                "record its signup (or a sync-contact with its current email) first."
+            )
+        if event.kind not in NO_EMAIL_NEEDED and event.user_id not in emails:
             if not q.user_has_email(conn, event.user_id):
                 raise InputError(
                     f"user {event.user_id!r} is unknown to mautic-ctl and no email was given; "
@@ -44,6 +58,21 @@ def record_many(conn: sqlite3.Connection, events: Sequence[Event]) -> list[q.Enq
     for start in range(0, len(events), CHUNK):
         got += q.enqueue_many(conn, events[start : start + CHUNK], time.time())
     return got
+
+
+NO_EMAIL_NEEDED = (EventKind.SIGNUP, EventKind.DELETE_USER)
+"""A signup carries its email; a deletion of a user mautic-ctl never knew only erases locally."""
+
+
+def check_not_erased(conn: sqlite3.Connection, event: Event) -> None:
+    """Events of a deleted user are refused, unless it signs up again."""
+    if event.kind is not EventKind.SIGNUP:
+        when = erasure.erased_at(conn, event.user_id)
+        if when is not None:
+            day = datetime.fromtimestamp(when, UTC).date().isoformat()
+            raise InputError(
+                f"user {event.user_id!r} was deleted on {day} (account erasure); only a new signup can bring it back."
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from mautic_ctl.errors import ConfigError, StoreError, StoreRefused
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
 
 PRAGMAS = (
@@ -31,6 +31,9 @@ PRAGMAS = (
     "PRAGMA synchronous=FULL",
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
+    # Deleted and overwritten content is zeroed, not left in free space: an erased user's email must
+    # not survive in the file (`delete-user`); the WAL is truncated after an erasure for the same reason.
+    "PRAGMA secure_delete=ON",
 )
 
 

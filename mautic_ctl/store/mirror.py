@@ -42,6 +42,10 @@ def _row_to_mirror(r: sqlite3.Row) -> MirrorRow:
         segments=frozenset(json.loads(r["segments"])),
         campaigns=frozenset(json.loads(r["campaigns"])),
         lifetime_value=r["lifetime_value"],
+        last_login=r["last_login"],
+        unsubscribed=None if r["unsubscribed"] is None else bool(r["unsubscribed"]),
+        consent_at=datetime.fromisoformat(r["consent_at"]) if r["consent_at"] else None,
+        counts=json.loads(r["counts"] or "{}"),
     )
     last = datetime.fromisoformat(r["last_event_at"]) if r["last_event_at"] else None
     return MirrorRow(state, last, bool(r["first_hand"]))
@@ -49,13 +53,14 @@ def _row_to_mirror(r: sqlite3.Row) -> MirrorRow:
 
 SQL_UPSERT_USER = """
 INSERT INTO users (user_id, email, contact_id, tier, status, segments, campaigns, lifetime_value,
-                   last_event_at, last_synced_at, first_hand)
+                   last_event_at, last_synced_at, first_hand, last_login, unsubscribed, consent_at, counts)
 VALUES (:user_id, :email, :contact_id, :tier, :status, :segments, :campaigns, :ltv, :last_event_at, :now,
-        :first_hand)
+        :first_hand, :last_login, :unsubscribed, :consent_at, :counts)
 ON CONFLICT (user_id) DO UPDATE SET
     email = excluded.email, contact_id = excluded.contact_id, tier = excluded.tier,
     status = excluded.status, segments = excluded.segments, campaigns = excluded.campaigns,
-    lifetime_value = excluded.lifetime_value, first_hand = excluded.first_hand,
+    lifetime_value = excluded.lifetime_value, first_hand = excluded.first_hand, last_login = excluded.last_login,
+    unsubscribed = excluded.unsubscribed, consent_at = excluded.consent_at, counts = excluded.counts,
     last_event_at = nullif(max(coalesce(users.last_event_at, ''), coalesce(excluded.last_event_at, '')), ''),
     last_synced_at = excluded.last_synced_at"""
 
@@ -75,6 +80,10 @@ def user_params(
         "ltv": state.lifetime_value,
         "last_event_at": last_event_at.isoformat() if last_event_at else None,
         "now": now,
+        "last_login": state.last_login,
+        "unsubscribed": None if state.unsubscribed is None else int(state.unsubscribed),
+        "consent_at": state.consent_at.isoformat() if state.consent_at else None,
+        "counts": json.dumps(dict(sorted(state.counts.items()))),
     }
 
 
@@ -97,6 +106,7 @@ def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
     user = found[0]
     user["segments"] = json.loads(user["segments"])
     user["campaigns"] = json.loads(user["campaigns"])
+    user["counts"] = json.loads(user["counts"] or "{}")
     return user
 
 

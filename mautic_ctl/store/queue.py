@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from mautic_ctl.events import Event
+from mautic_ctl.events import Event, EventKind
 from mautic_ctl.redact import redact, redact_optional
 from mautic_ctl.store.db import on_postgres, rows, write
 
@@ -113,6 +113,15 @@ class Claimed:
     event: Event
     attempts: int  # including this one
     progress: Progress = field(default_factory=Progress)
+    followers: list[Claimed] = field(default_factory=list)  # a login's coalesced later logins
+
+    @property
+    def effective(self) -> Event:
+        """The event to apply: a login with followers stands for the newest of them."""
+        if not self.followers:
+            return self.event
+        newest = max((f.event.occurred_at for f in self.followers), default=self.event.occurred_at)
+        return replace(self.event, occurred_at=max(newest, self.event.occurred_at))
 
 
 def worker_name() -> str:
@@ -171,7 +180,8 @@ def user_has_email(conn: sqlite3.Connection, user_id: str) -> bool:
 
 # --- claim ------------------------------------------------------------------------------------
 
-# One statement: due, unleased (or lease expired), and the oldest unfinished event of its user.
+# One statement: due, unleased (or lease expired), the oldest unfinished event of its user, and no
+# other event of the user in flight (a consent event may have been claimed ahead of it, below).
 # INDEXED BY pins the partial indexes: without it SQLite picks events_status plus a sort, and once
 # ANALYZE statistics exist, a full scan of events in id order that walks every finished row first.
 SQL_CLAIM = """
@@ -186,6 +196,10 @@ WHERE id IN (
       AND NOT EXISTS (
           SELECT 1 FROM events AS o INDEXED BY events_open_user
           WHERE o.user_id = e.user_id AND o.status IN ('pending', 'processing') AND o.id < e.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS p INDEXED BY events_open_user
+          WHERE p.user_id = e.user_id AND p.status IN ('pending', 'processing') AND p.id > e.id
+            AND p.status = 'processing' AND p.lease_until > :now)
       AND (:user_id IS NULL OR e.user_id = :user_id)
     ORDER BY e.id
     LIMIT :limit)
@@ -203,6 +217,9 @@ WITH picked AS (
       AND NOT EXISTS (
           SELECT 1 FROM events AS o
           WHERE o.user_id = e.user_id AND o.status IN ('pending', 'processing') AND o.id < e.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS p
+          WHERE p.user_id = e.user_id AND p.id > e.id AND p.status = 'processing' AND p.lease_until > :now)
       AND (CAST(:user_id AS TEXT) IS NULL OR e.user_id = :user_id)
     ORDER BY e.id
     LIMIT :limit
@@ -213,20 +230,81 @@ SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
 FROM picked WHERE events.id = picked.id
 RETURNING events.id, events.payload, events.attempts, events.progress"""
 
+# Consent first: an unsubscribe / resubscribe is claimable ahead of its user's older events (a plan
+# change waiting out a backoff must not hold back a consent withdrawal for hours), once the contact
+# exists and while no other event of the user is in flight. Consent events keep their own order.
+# This and the next statement run on both stores (INDEXED BY is dropped for PostgreSQL); the outer
+# state check makes a row another worker claimed meanwhile drop out after its lock wait (READ COMMITTED).
+SQL_CLAIM_CONSENT = """
+UPDATE events
+SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
+    attempts = attempts + 1, updated_at = :now
+WHERE id IN (
+    SELECT e.id FROM events AS e INDEXED BY events_open_consent
+    WHERE e.status IN ('pending', 'processing') AND e.kind IN ('unsubscribe', 'resubscribe')
+      AND e.next_attempt_at <= :now
+      AND (e.status = 'pending' OR e.lease_until <= :now)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS c INDEXED BY events_open_consent
+          WHERE c.status IN ('pending', 'processing') AND c.kind IN ('unsubscribe', 'resubscribe')
+            AND c.user_id = e.user_id AND c.id < e.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS p INDEXED BY events_open_user
+          WHERE p.user_id = e.user_id AND p.status IN ('pending', 'processing') AND p.id != e.id
+            AND p.status = 'processing' AND p.lease_until > :now)
+      AND EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = e.user_id AND u.contact_id IS NOT NULL)
+      AND (CAST(:user_id AS TEXT) IS NULL OR e.user_id = :user_id)
+    ORDER BY e.id
+    LIMIT :limit)
+  AND status IN ('pending', 'processing') AND (status = 'pending' OR lease_until <= :now)
+RETURNING id, payload, attempts, progress"""
+
+# Logins are coalesced: with a claimed login come the user's next logins up to its next other event
+# (only the newest login matters), so a burst of logins costs one field update per user, not one each.
+SQL_CLAIM_LOGINS = """
+UPDATE events
+SET status = 'processing', lease_until = :lease_until, lease_owner = :owner,
+    attempts = attempts + 1, updated_at = :now
+WHERE id IN (
+    SELECT f.id FROM events AS f INDEXED BY events_open_user
+    WHERE f.user_id = :user AND f.status IN ('pending', 'processing') AND f.id > :leader
+      AND f.kind = 'login' AND (f.status = 'pending' OR f.lease_until <= :now)
+      AND NOT EXISTS (
+          SELECT 1 FROM events AS o INDEXED BY events_open_user
+          WHERE o.user_id = :user AND o.status IN ('pending', 'processing') AND o.id > :leader
+            AND o.id < f.id AND o.kind != 'login')
+    ORDER BY f.id
+    LIMIT :cap)
+  AND status IN ('pending', 'processing') AND (status = 'pending' OR lease_until <= :now)
+RETURNING id, payload, attempts, progress"""
+MAX_COALESCED = 1000  # logins folded into one per claim: bounds a round's settle
+
 
 def claim(
     conn: sqlite3.Connection, *, limit: int, lease_s: float, now: float, owner: str, user_id: str | None = None
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due events, at most one per user (its oldest unfinished one)."""
+    """Lease up to ``limit`` due events, at most one per user (its oldest unfinished one, or its first
+    consent event once the contact exists); a claimed login carries the user's following logins."""
     params = {"now": now, "lease_until": now + lease_s, "owner": owner, "limit": limit, "user_id": user_id}
     with write(conn, exclusive=False):
-        got = conn.execute(SQL_CLAIM_PG if on_postgres(conn) else SQL_CLAIM, params).fetchall()
-    claimed = [
-        Claimed(pk, Event.from_dict(json.loads(payload)), attempts, Progress.from_json(progress))
-        for pk, payload, attempts, progress in got
-    ]
+        got = conn.execute(SQL_CLAIM_CONSENT, params).fetchall()
+        if len(got) < limit:
+            main = SQL_CLAIM_PG if on_postgres(conn) else SQL_CLAIM
+            got += conn.execute(main, params | {"limit": limit - len(got)}).fetchall()
+        claimed = [_claimed(row) for row in got]
+        for c in claimed:
+            if c.event.kind is EventKind.LOGIN:
+                more = conn.execute(
+                    SQL_CLAIM_LOGINS, params | {"user": c.event.user_id, "leader": c.pk, "cap": MAX_COALESCED}
+                ).fetchall()
+                c.followers = sorted((_claimed(row) for row in more), key=lambda f: f.pk)
     claimed.sort(key=lambda c: c.pk)
     return claimed
+
+
+def _claimed(row: Sequence[Any]) -> Claimed:
+    pk, payload, attempts, progress = row
+    return Claimed(pk, Event.from_dict(json.loads(payload)), attempts, Progress.from_json(progress))
 
 
 SQL_RENEW = """UPDATE events SET lease_until = coalesce(:until, lease_until), progress = coalesce(:progress, progress)
@@ -300,12 +378,14 @@ def settle(
     *,
     mirror_updates: Sequence[dict[str, Any]] = (),
     owner: str | None = None,
+    also: Sequence[Callable[[sqlite3.Connection], None]] = (),
 ) -> set[int]:
     """Apply the outcome of a drain round in one transaction: statuses, error history, and the
     users' mirror (so a user's mirror never disagrees with which of its events are done).
 
     With ``owner``, nothing is written if any of the events is no longer leased to it (another
     worker took it over): their ids are returned, for the caller to settle the others without them.
+    ``also`` runs last in the same transaction (an account erasure must commit with its event, or not).
     """
     from mautic_ctl.store.mirror import SQL_UPSERT_USER
 
@@ -343,6 +423,8 @@ def settle(
                SELECT id, ?, attempts, ?, ? FROM events WHERE id = ?""",
             [(now, redact(s.error), _error_outcome(s), s.pk) for s in settlements if s.error],
         )
+        for step in also:
+            step(conn)
     return set()
 
 
@@ -429,6 +511,21 @@ def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: fl
             "UPDATE users SET lifetime_value = max(0, round(lifetime_value - ?, 2)) WHERE user_id = ?",
             [(amount, u) for u, amount in paid],
         )
+        # Likewise a replayed product event is counted again: take it out of the user's counts first.
+        tracked = conn.execute(
+            f"""SELECT user_id, json_extract(payload, '$.name'), count(*) FROM events
+                WHERE occurred_at >= :since AND status = 'done' AND kind = 'track' {user_filter}
+                GROUP BY 1, 2""",
+            params,
+        ).fetchall()
+        uncount: dict[str, dict[str, int]] = {}
+        for u, name, n in tracked:
+            uncount.setdefault(u, {})[name] = n
+        for u, names in uncount.items():
+            row = conn.execute("SELECT counts FROM users WHERE user_id = ?", (u,)).fetchone()
+            counts = json.loads(row[0] or "{}") if row else {}
+            counts = {k: max(0, v - names.get(k, 0)) for k, v in counts.items()}
+            conn.execute("UPDATE users SET counts = ? WHERE user_id = ?", (json.dumps(dict(sorted(counts.items()))), u))
         got = conn.execute(
             f"""UPDATE events SET status = 'pending', attempts = 0, next_attempt_at = :now,
                     updated_at = :now, finished_at = NULL, progress = '{{"replay": true}}'

@@ -177,3 +177,34 @@ def m005_experiment_assignments(db: sqlite_utils.Database) -> None:
     """Experiment arms, kept apart from the events so a purge of old events never re-deals an arm."""
     db.execute(EXPERIMENT_ASSIGNMENTS)
     db.execute("CREATE INDEX IF NOT EXISTS experiment_assignments_user ON experiment_assignments (user_id)")
+
+
+LIFECYCLE = (
+    """CREATE TABLE IF NOT EXISTS erasures (      -- proof of each account erasure: nothing personal
+    id INTEGER PRIMARY KEY,
+    user_hash TEXT NOT NULL,                  -- sha256 of the user id
+    erased_at REAL NOT NULL,
+    outcome TEXT NOT NULL,                    -- deleted | anonymised | not_in_mautic
+    events INTEGER NOT NULL)                  -- how many of its events were erased""",
+    "CREATE INDEX IF NOT EXISTS erasures_user ON erasures (user_hash)",
+    # consent first: the open unsubscribe / resubscribe events, found without walking the backlog
+    """CREATE INDEX IF NOT EXISTS events_open_consent ON events (user_id, id)
+       WHERE status IN ('pending', 'processing') AND kind IN ('unsubscribe', 'resubscribe')""",
+)
+
+
+@MIGRATIONS()
+def m006_lifecycle(db: sqlite_utils.Database) -> None:
+    """Logins, consent and product-event counts in the mirror; the erasure proofs of deleted users."""
+    columns = {c.name for c in db["users"].columns}
+    added = (
+        ("last_login", "TEXT"),  # Y-m-d H:i:s UTC, as written to Mautic
+        ("unsubscribed", "INTEGER"),  # 1 / 0: the consent last applied; NULL: never
+        ("consent_at", "TEXT"),  # occurred_at of that consent event
+        ("counts", "TEXT NOT NULL DEFAULT '{}'"),  # JSON: product event name -> occurrences applied
+    )
+    for name, ddl in added:
+        if name not in columns:
+            db.execute(f"ALTER TABLE users ADD COLUMN {name} {ddl}")
+    for ddl in LIFECYCLE:
+        db.execute(ddl)
