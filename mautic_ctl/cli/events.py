@@ -40,7 +40,7 @@ def signup(
     db: DbOpt = None,
 ) -> None:
     """A new user: create the contact, set its fields, add it to New Users and its tier, start Welcome."""
-    _record(ctx, "signup", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, first_name=first_name,
+    record_command(ctx, "signup", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, first_name=first_name,
             last_name=last_name, tier=tier, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
@@ -61,7 +61,7 @@ def plan_change(
     db: DbOpt = None,
 ) -> None:
     """Upgrade, downgrade, cancellation or reactivation: move segments, enter the right campaign."""
-    _record(ctx, "plan_change", as_json, no_apply, config, db, dry_run, user_id=user_id, tier=to, from_tier=from_,
+    record_command(ctx, "plan_change", as_json, no_apply, config, db, dry_run, user_id=user_id, tier=to, from_tier=from_,
             email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
@@ -81,11 +81,13 @@ def sync_contact(
     db: DbOpt = None,
 ) -> None:
     """Update contact fields (typed and formatted as Mautic expects), always with PATCH."""
-    _record(ctx, "sync_contact", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, fields=set_ or [],
+    record_command(ctx, "sync_contact", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, fields=set_ or [],
             event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
-def _record(ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, dry_run: bool, **values) -> None:
+def record_command(
+    ctx: typer.Context, kind: str, as_json: bool, no_apply: bool, config, db, dry_run: bool = False, **values
+) -> None:
     """Record through the fast path (no pydantic, no HTTP stack); only a process that ends up
     draining loads the full settings and the client (see intake.apply_now)."""
     from datetime import UTC, datetime

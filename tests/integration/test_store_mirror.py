@@ -66,6 +66,7 @@ def test_settle_writes_the_mirror_with_the_event_in_one_transaction(conn):
         "user_id": "u1", "email": "ada@example.com", "contact_id": 7, "tier": "pro", "status": "active",
         "segments": ["new_users", "tier:pro"], "campaigns": ["onboarding:pro", "welcome"], "lifetime_value": 30.0,
         "last_event_at": AT.isoformat(), "last_synced_at": T0 + 1, "first_hand": 1,
+        "last_login": None, "unsubscribed": None, "consent_at": None, "counts": {},
     }  # fmt: skip
 
 

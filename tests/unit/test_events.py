@@ -518,10 +518,13 @@ def test_payment_needs_a_non_negative_finite_amount(amount):
 
 
 def test_unknown_event_type_lists_the_known_ones():
-    """An unknown kind lists the four event types."""
+    """An unknown kind lists every event type."""
     with pytest.raises(InputError) as exc:
         build("upgrade")
-    assert one_sentence(exc) == "unknown event type 'upgrade'; use one of: signup, plan_change, sync_contact, payment."
+    assert one_sentence(exc) == (
+        "unknown event type 'upgrade'; use one of: signup, plan_change, sync_contact, payment, login, "
+        "email_change, unsubscribe, resubscribe, delete_user, track."
+    )
 
 
 def test_explicit_occurred_at_and_source_are_kept():
@@ -582,7 +585,10 @@ def test_event_from_json_takes_the_source_from_the_caller_only():
     [
         ([1, 2], "each event must be a JSON object."),
         (None, "each event must be a JSON object."),
-        ({"user_id": "u1"}, 'an event needs a "type" (signup, plan_change, sync_contact or payment).'),
+        (
+            {"user_id": "u1"},
+            'an event needs a "type" (signup, plan_change, sync_contact, payment, login, email_change, unsubscribe, resubscribe, delete_user, track).',
+        ),
         (
             {"type": "signup", "user_id": "u1", "email": "a@b.co", "colour": 1, "plan": 2},
             "unknown event key(s): colour, plan.",

@@ -1,0 +1,134 @@
+"""login, email-change, unsubscribe, resubscribe, delete-user, track: the rest of a user's life.
+
+Each records one lifecycle event and applies it at once, exactly like `signup` (see cli/events.py).
+"""
+
+from typing import Annotated
+
+import typer
+
+from mautic_ctl.cli.events import record_command
+from mautic_ctl.cli.options import (
+    ConfigOpt,
+    DbOpt,
+    EmailOpt,
+    EventIdOpt,
+    JsonOpt,
+    NoApplyOpt,
+    OccurredOpt,
+    UserIdOpt,
+)
+
+CommentOpt = Annotated[
+    str | None, typer.Option("--comment", help="Why (kept with the Do Not Contact entry in Mautic).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("login")(login)
+    app.command("email-change")(email_change)
+    app.command("unsubscribe")(unsubscribe)
+    app.command("resubscribe")(resubscribe)
+    app.command("delete-user")(delete_user)
+    app.command("track")(track)
+
+
+def login(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    email: EmailOpt = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """The user logged in: set last_login (--occurred-at, default now). Logins queued together cost one update."""
+    record_command(ctx, "login", as_json, no_apply, config, db, user_id=user_id, email=email, event_id=event_id,
+                   occurred_at=occurred_at)  # fmt: skip
+
+
+def email_change(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    email: Annotated[str, typer.Option("--email", help="The user's new email address.")],
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """The user changed their address: the same contact gets it (never a second contact)."""
+    record_command(ctx, "email_change", as_json, no_apply, config, db, user_id=user_id, email=email,
+                   event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def unsubscribe(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    comment: CommentOpt = None,
+    email: EmailOpt = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Marketing consent withdrawn: Do Not Contact (email, reason "unsubscribed"), ahead of queued events."""
+    record_command(ctx, "unsubscribe", as_json, no_apply, config, db, user_id=user_id, comment=comment,
+                   email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def resubscribe(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    comment: CommentOpt = None,
+    email: EmailOpt = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Marketing consent given again: remove the contact's Do Not Contact entry for email."""
+    record_command(ctx, "resubscribe", as_json, no_apply, config, db, user_id=user_id, comment=comment,
+                   email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+
+def delete_user(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Account deletion: delete (or anonymise) the contact, then erase the user from mautic-ctl's store."""
+    record_command(ctx, "delete_user", as_json, no_apply, config, db, user_id=user_id, event_id=event_id,
+                   occurred_at=occurred_at)  # fmt: skip
+
+
+def track(
+    ctx: typer.Context,
+    user_id: UserIdOpt,
+    event: Annotated[str, typer.Option("--event", help="The product event's name, e.g. feature_used.")],
+    prop: Annotated[
+        list[str] | None, typer.Option("--prop", help="KEY=VALUE property of the event (repeatable).")
+    ] = None,
+    email: EmailOpt = None,
+    event_id: EventIdOpt = None,
+    occurred_at: OccurredOpt = None,
+    no_apply: NoApplyOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """A product event: the config's track mappings it matches act in Mautic; unmapped events are only counted."""
+    record_command(ctx, "track", as_json, no_apply, config, db, user_id=user_id, name=event, properties=prop or [],
+                   email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
