@@ -257,6 +257,22 @@ def field_table(value: object) -> dict[str, FieldSpec]:
     return out
 
 
+def one_of(*choices: str) -> Callable[[object], str]:
+    def run(value: object) -> str:
+        if not isinstance(value, str) or value.strip().lower() not in choices:
+            raise Invalid(f"must be one of: {', '.join(choices)}")
+        return value.strip().lower()
+
+    return run
+
+
+def tables(value: object) -> list[dict[str, Any]]:
+    """A list of TOML tables (``[[track]]``); each table's keys are checked in ``_cross_check``."""
+    if not isinstance(value, list | tuple) or not all(isinstance(t, Mapping) for t in value):
+        raise Invalid("must be a list of tables (write each one as [[section]])")
+    return [dict(t) for t in value]
+
+
 def mapping(check: Callable[[object], Any]) -> Callable[[object], dict[str, Any]]:
     """A table of free keys (segment names, price ids, tiers …), each value checked by ``check``."""
 
@@ -402,6 +418,8 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "lifecycle": {
         "tiers": Key(tiers, factory=lambda: list(DEFAULT_TIERS)),
         "cancel_tier": Key(tier_name, DEFAULT_TIERS[0]),
+        "on_delete": Key(one_of("delete", "anonymise"), "delete"),
+        "on_email_conflict": Key(one_of("dead", "skip"), "dead"),
     },
     "segments": Key(mapping(ref), factory=dict),
     "campaigns": {
@@ -411,6 +429,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "onboarding": Key(mapping(ref), factory=dict),
     },
     "fields": Key(field_table, factory=dict),
+    "track": Key(tables, factory=list),
     "stripe": _PROVIDER,
     "lemonsqueezy": _PROVIDER,
     "webhook": {
@@ -513,6 +532,7 @@ def _cross_check(cfg: Mapping[str, Any]) -> None:
             if tier not in tier_list:
                 raise ConfigError(f"billing tier map sends {key!r} to unknown tier {tier!r}.")
     _check_experiments(cfg["experiments"], tier_list)
+    track_rules(cfg)
 
 
 def _check_experiments(experiments: list[dict[str, Any]], tier_list: list[str]) -> None:
@@ -532,6 +552,18 @@ def _check_experiments(experiments: list[dict[str, Any]], tier_list: list[str]) 
             raise ConfigError(f"{where} would write its arm into {exp['field']!r}; choose another field.")
         names.add(exp["name"])
         taken.add(exp["slot"])
+
+
+def track_rules(cfg: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The `[[track]]` tables as mappings (track.TrackRule), or a one-line ConfigError naming the table."""
+    from mautic_ctl.track import TrackConfigError, parse_track_rules  # pure; only a config with tables
+
+    if not cfg["track"]:
+        return ()
+    try:
+        return parse_track_rules(cfg["track"], field_specs(cfg["fields"]))
+    except TrackConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # --- derived views, shared by the light and the full configuration -----------------------------------

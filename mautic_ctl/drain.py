@@ -402,9 +402,10 @@ class Drain:
         outcome = job.notes.get("erasure", "not_in_mautic")
 
         def erase(conn: sqlite3.Connection) -> None:
-            job.notes["events_erased"] = erasure.erase_user(
-                conn, c.event.user_id, delete_pk=c.pk, outcome=outcome, now=now
-            )
+            _, refused = erasure.erase_user(conn, c.event.user_id, delete_pk=c.pk, outcome=outcome, now=now)
+            for pk in refused:  # queued behind the deletion: dead now, and reported as such
+                self.report.dead += 1
+                self.report.outcomes[pk] = {"status": Status.DEAD.value, "error": erasure.REFUSED}
 
         return erase
 

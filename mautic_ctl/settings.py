@@ -30,6 +30,7 @@ from mautic_ctl.rules import (
     onboarding,
     tier_segment,
 )
+from mautic_ctl.track import TrackRule, track_key
 
 __all__ = ["ENV_DEBUG", "ENV_NAMES", "Ref", "Settings", "debug_enabled", "load_settings"]
 
@@ -83,6 +84,11 @@ class LifecycleSettings(_Section):
     """Plan tiers, lowest first. Signup defaults to the first."""
     cancel_tier: str
     """The tier a cancelled user falls back to (joins its segment)."""
+    on_delete: str
+    """`delete-user`: "delete" the Mautic contact, or "anonymise": blank its personal fields and keep it."""
+    on_email_conflict: str
+    """`email-change` to an address another contact has: "dead" (dead-letter with both contact ids) or
+    "skip" (applied without the address change, noted in the outcome)."""
 
 
 class CampaignSettings(_Section):
@@ -173,6 +179,8 @@ class Settings(BaseModel):
     lemonsqueezy: ProviderSettings
     webhook: WebhookSettings
     dashboard: DashboardSettings
+    track: list[dict[str, Any]]
+    """`[[track]]` tables: product event -> Mautic actions (see track.py)."""
 
     identity: IdentitySettings
     experiments: list[ExperimentSettings]
@@ -204,7 +212,13 @@ class Settings(BaseModel):
             cancel_tier=self.lifecycle.cancel_tier,
             segments=frozenset(self.segment_refs()),
             campaigns=frozenset(self.campaign_refs()) | {e.slot for e in self.experiments},
+            on_delete=self.lifecycle.on_delete,
+            on_email_conflict=self.lifecycle.on_email_conflict,
+            track=self.track_rules(),
         )
+
+    def track_rules(self) -> tuple[TrackRule, ...]:
+        return config.track_rules({"track": self.track, "fields": self.fields})
 
     def book(self) -> Book | None:
         """The configured experiments, for the drain (None when there are none)."""
@@ -224,6 +238,8 @@ class Settings(BaseModel):
         for name, ref in self.segments.items():
             key = {"new_users": NEW_USERS, "churned": CHURNED}.get(name, tier_segment(name))
             out[key] = ref
+        for rule in self.track_rules():
+            out |= {track_key(ref): ref for ref in (*rule.join_segments, *rule.leave_segments)}
         return out
 
     def campaign_refs(self) -> dict[str, Ref]:
@@ -241,6 +257,7 @@ class Settings(BaseModel):
             if ref is not None
         }
         out |= {onboarding(tier): ref for tier, ref in c.onboarding.items()}
+        out |= {track_key(r.enter_campaign): r.enter_campaign for r in self.track_rules() if r.enter_campaign}
         return {key: ref for key, ref in out.items() if not is_off(ref)}
 
     def campaigns_off(self) -> frozenset[str]:

@@ -32,8 +32,11 @@ def erased_id(user_id: str) -> str:
     return f"erased:{user_hash(user_id)[:32]}"
 
 
-def erase_user(conn: sqlite3.Connection, user_id: str, *, delete_pk: int, outcome: str, now: float) -> int:
-    """Erase ``user_id`` inside the caller's write transaction; returns how many events were erased.
+def erase_user(
+    conn: sqlite3.Connection, user_id: str, *, delete_pk: int, outcome: str, now: float
+) -> tuple[int, list[int]]:
+    """Erase ``user_id`` inside the caller's write transaction; returns how many events were erased and
+    the ids of the open ones settled dead.
 
     Events recorded after the deletion survive only from the user's next signup on ("unless it signs up
     again"); open ones before that are settled dead with the reason.
@@ -47,6 +50,7 @@ def erase_user(conn: sqlite3.Connection, user_id: str, *, delete_pk: int, outcom
     ).fetchall()
     secrets = _personal_values(conn, user_id, (r[1] for r in rows))
     hidden = erased_id(user_id)
+    refused: list[int] = []
     for pk, payload, event_id, status in rows:
         data = json.loads(payload)
         kept = {k: data[k] for k in ("kind", "event_id", "occurred_at", "source") if k in data}
@@ -65,6 +69,7 @@ def erase_user(conn: sqlite3.Connection, user_id: str, *, delete_pk: int, outcom
                        lease_owner = NULL WHERE id = :pk""",
                 {"why": REFUSED, "now": now, "pk": pk},
             )
+            refused.append(pk)
     pks = [r[0] for r in rows]
     for start in range(0, len(pks), 500):
         chunk = pks[start : start + 500]
@@ -86,7 +91,7 @@ def erase_user(conn: sqlite3.Connection, user_id: str, *, delete_pk: int, outcom
         "INSERT INTO erasures (user_hash, erased_at, outcome, events) VALUES (?, ?, ?, ?)",
         (user_hash(user_id), now, outcome, len(rows)),
     )
-    return len(rows)
+    return len(rows), refused
 
 
 def _personal_values(conn: sqlite3.Connection, user_id: str, payloads: Iterable[str]) -> set[str]:
