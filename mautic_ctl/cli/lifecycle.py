@@ -3,6 +3,7 @@
 Each records one lifecycle event and applies it at once, exactly like `signup` (see cli/events.py).
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -65,38 +66,35 @@ def email_change(
                    event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
 
-def unsubscribe(
-    ctx: typer.Context,
-    user_id: UserIdOpt,
-    comment: CommentOpt = None,
-    email: EmailOpt = None,
-    event_id: EventIdOpt = None,
-    occurred_at: OccurredOpt = None,
-    no_apply: NoApplyOpt = False,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Marketing consent withdrawn: Do Not Contact (email, reason "unsubscribed"), ahead of queued events."""
-    record_command(ctx, "unsubscribe", as_json, no_apply, config, db, user_id=user_id, comment=comment,
-                   email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+def _consent(kind: str, doc: str) -> Callable[..., None]:
+    """`unsubscribe` and `resubscribe`: the same options, one consent switch each way."""
+
+    def command(
+        ctx: typer.Context,
+        user_id: UserIdOpt,
+        comment: CommentOpt = None,
+        email: EmailOpt = None,
+        event_id: EventIdOpt = None,
+        occurred_at: OccurredOpt = None,
+        no_apply: NoApplyOpt = False,
+        as_json: JsonOpt = False,
+        config: ConfigOpt = None,
+        db: DbOpt = None,
+    ) -> None:
+        record_command(ctx, kind, as_json, no_apply, config, db, user_id=user_id, comment=comment, email=email,
+                       event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+
+    command.__doc__ = doc
+    return command
 
 
-def resubscribe(
-    ctx: typer.Context,
-    user_id: UserIdOpt,
-    comment: CommentOpt = None,
-    email: EmailOpt = None,
-    event_id: EventIdOpt = None,
-    occurred_at: OccurredOpt = None,
-    no_apply: NoApplyOpt = False,
-    as_json: JsonOpt = False,
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Marketing consent given again: remove the contact's Do Not Contact entry for email."""
-    record_command(ctx, "resubscribe", as_json, no_apply, config, db, user_id=user_id, comment=comment,
-                   email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
+unsubscribe = _consent(
+    "unsubscribe",
+    """Marketing consent withdrawn: Do Not Contact (email, reason "unsubscribed"), ahead of queued events.""",
+)
+resubscribe = _consent(
+    "resubscribe", "Marketing consent given again: remove the contact's Do Not Contact entry for email."
+)
 
 
 def delete_user(
