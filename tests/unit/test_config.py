@@ -240,5 +240,10 @@ def test_pure_validators():
 def test_normalize_is_idempotent_and_fills_every_default():
     once = normalize({"lifecycle": {"tiers": ["Free", "Pro"]}, "fields": {"n": "number"}})
     assert normalize(once) == once
-    assert once["lifecycle"] == {"tiers": ["free", "pro"], "cancel_tier": "free"}
+    assert once["lifecycle"] == {
+        "tiers": ["free", "pro"],
+        "cancel_tier": "free",
+        "on_delete": "delete",
+        "on_email_conflict": "dead",
+    }
     assert once["queue"]["batch_size"] == 200 and once["mautic"]["base_url"] is None

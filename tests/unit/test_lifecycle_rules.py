@@ -370,3 +370,32 @@ def test_new_kinds_round_trip_through_the_queue_payload():
         event("delete_user"),
     ):
         assert Event.from_dict(json.loads(e.to_json())) == e
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def test_lifecycle_options_and_track_tables_in_the_one_loader():
+    from mautic_ctl.config import normalize, track_rules
+
+    cfg = normalize({"lifecycle": {"on_delete": "Anonymise"}, "track": [{"event": "e", "count": 2, "add_tags": ["x"]}]})
+    assert (cfg["lifecycle"]["on_delete"], cfg["lifecycle"]["on_email_conflict"]) == ("anonymise", "dead")
+    assert track_rules(cfg) == (TrackRule(event="e", count=2, add_tags=("x",)),)
+    assert normalize(cfg) == cfg
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"lifecycle": {"on_delete": "shred"}}, "'lifecycle.on_delete'"),
+        ({"lifecycle": {"on_email_conflict": "merge"}}, "must be one of: dead, skip"),
+        ({"track": {"event": "e"}}, "must be a list of tables"),
+        ({"track": [{"event": "e", "add_points": 1, "set_fields": {"nope": 1}}]}, "unknown field 'nope'"),
+    ],
+)
+def test_bad_lifecycle_configuration_is_one_config_error(data, message):
+    from mautic_ctl.config import normalize
+    from mautic_ctl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        normalize(data)
