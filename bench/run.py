@@ -48,6 +48,7 @@ from typing import Any
 
 import dashboard as dashboard_bench  # bench/dashboard.py, beside this script
 import httpx
+import mixed  # bench/mixed.py: section 1b
 
 from mautic_ctl.emulator.seed import SEED_CAMPAIGNS, SEED_SEGMENTS
 from mautic_ctl.events import Event, build_event
@@ -815,11 +816,14 @@ class Sizes:
     pg_scale: tuple[int, ...] = (1_000, 100_000, 1_000_000)
     truth_users: int = 300  # section 7: warm vs cold upgrades
     reconcile_users: int = 10_000  # section 7: one reconcile, mautic51 profile
+    mixed_users: int = 1000  # section 1b: signed-up users behind the mixed lifecycle workload
 
 
 FULL = Sizes(1000, 300, 3, 100, 15, 100, 100, (1_000, 100_000, 1_000_000), 5, True)
 # quick: section 6 only proves its code runs (the smoke test has 60 s for everything)
-QUICK = Sizes(120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000, 20, 0, (1,), (1_000,), 10, 50)
+QUICK = Sizes(
+    120, 40, 6, 3, 3, 10, 1, (1_000, 100_000, 1_000_000), 1, False, 5_000, 20, 0, (1,), (1_000,), 10, 50, mixed_users=20
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -954,6 +958,35 @@ def run_sections(home: Path, emu: ProcessEmulator, sizes: Sizes, results: dict[s
                     "seconds": o["seconds"],
                     "cpu_s_this_process": cpu,
                 }
+
+    # 1b. mixed lifecycle workload -------------------------------------------------------------------
+    section(
+        f"1b. mixed lifecycle workload over {sizes.mixed_users} signed-up users: logins + product events + plan "
+        f"changes, one drain, {LATENCY_MS:g} ms latency per call"
+    )
+    emu.reset()
+    mixed.prepare(emu.url, (BASIC_USER, BASIC_PASSWORD))
+    db = fresh_db(home / "mixed.db")
+    with environ(base_env(home) | mautic_env(emu.url, db)):
+        mixed_settings = load_settings(mixed.config_file(home))
+    m = mixed.run(mixed_settings, emu, (BASIC_USER, BASIC_PASSWORD), sizes.mixed_users)
+    say(f"   mix: {m['mix']}")
+    say(
+        f"   {m['events']} events in {m['seconds']:.2f} s = {m['events_per_s']:.0f} events/s; {m['calls']} calls = "
+        f"{m['calls_per_event']:.3f}/event; floor {m['floor']['total']} = {m['floor_per_event']:.3f}/event "
+        f"(x{m['calls'] / m['floor']['total']:.2f})"
+    )
+    say(f"   floor parts: {m['floor']} (with any grouping, ignoring per-user order: {m['floor_any_grouping']})")
+    say(
+        f"   {m['mix'].get('login', 0)} logins cost {m['login_updates']} field updates "
+        f"({m['logins_coalesced']} coalesced into them), {m['superseded']} events superseded"
+    )
+    lo = m["logins_only"]
+    say(
+        f"   then {lo['logins']} logins alone (10 per user): {lo['field_updates']} field updates in {lo['calls']} "
+        f"calls ({lo['by_route']}), {lo['seconds']:.2f} s"
+    )
+    results["mixed"] = m
 
     # 3. start-up ------------------------------------------------------------------------------------
     section(
@@ -1143,6 +1176,9 @@ def public(results: dict[str, Any]) -> dict[str, Any]:
         "real_profile_100": results["real_profile_100"],
         "startup": {"cli_ms": results["startup"]["cli_ms"], "python_ms": results["startup"]["python_ms"]},
         "queue_scale": results["queue_scale"],
+        "mixed": {
+            k: results["mixed"][k] for k in ("events_per_s", "calls_per_event", "floor_per_event", "login_updates")
+        },
         "machine": results["machine"],
         "quick": results["quick"],
         "wall_s": results["wall_s"],
@@ -1188,6 +1224,21 @@ def print_table(results: dict[str, Any]) -> None:
     ]
     for kind, c in d.get("compare", {}).items():
         rows.append((f"1 drain batched, emulator {kind}", f"{c['batched_events_per_s']:.0f} events/s", "", ""))
+    m = results["mixed"]
+    rows += [
+        (
+            f"1b mixed {m['events']} events (logins+tracks+plans)",
+            f"{m['events_per_s']:.0f} events/s",
+            "",
+            f"{m['users']} users, {m['login_updates']} login updates for {m['mix'].get('login', 0)} logins",
+        ),
+        (
+            "1b calls/event (floor)",
+            f"{m['calls_per_event']:.3f} ({m['floor_per_event']:.3f})",
+            "<= floor x1.10",
+            _ok(m["calls_per_event"] <= 1.10 * m["floor_per_event"]),
+        ),
+    ]
     rows += [
         (f"2 burst {b['processes']} signup processes", f"{b['seconds']:.2f} s", "<= 5 s", sized(b["seconds"] <= 5)),
         (f"2 burst {b['processes']} --no-apply + queue run", f"{b['no_apply_seconds']:.2f} s", "", ""),

@@ -1,14 +1,20 @@
 """The worker: claim due events, plan each with the rules, apply in batches, settle.
 
-One round handles at most one event per user (the claim guarantees it), so every event of a round
-can proceed in parallel. A round runs in phases, each ending with its progress committed:
+One round handles at most one event per user (the claim guarantees it; a login stands for the user's
+following queued logins, which settle with it), so every event of a round can proceed in parallel.
+A round runs in phases, each ending with its progress committed:
 
-1. contacts: creates through ``batch/new`` (≤ batch limit per call), field updates through ``batch/edit``;
+1. contacts: creates through ``batch/new`` (≤ batch limit per call), field and tag updates through
+   ``batch/edit`` (an email change to another contact's address ends as ``lifecycle.on_email_conflict`` says);
 2. segment joins, grouped by segment, through the batch-add endpoint;
-3. calls Mautic cannot batch (segment leave, campaign enter/leave) with bounded concurrency.
+3. calls Mautic cannot batch (segment leave, campaign enter/leave, Do Not Contact, points, contact
+   deletion or anonymisation) with bounded concurrency.
 
-Crash safety: an operation is recorded as done once Mautic confirmed it, and a campaign entry is
-recorded as *in flight* before it is sent. After a crash (or an ambiguous failure) the next attempt
+An account deletion erases the user from the store in the transaction that settles it (store/erasure.py).
+
+Crash safety: an operation is recorded as done once Mautic confirmed it, and a campaign entry (or a
+points change) is recorded as *in flight* before it is sent; an in-flight points change is never re-sent.
+After a crash (or an ambiguous failure) the next attempt
 does only what is left, and checks Mautic's membership before repeating an in-flight campaign entry,
 so no contact ever enters a campaign twice.
 
@@ -270,7 +276,8 @@ class Drain:
         jobs, settlements, users = await self.prepare(claimed)
         self._keep_assignments(jobs)
 
-        heartbeat = asyncio.create_task(self._heartbeat([c.pk for c in claimed], jobs))
+        leased = [pk for c in claimed for pk in (c.pk, *(f.pk for f in c.followers))]  # coalesced logins too
+        heartbeat = asyncio.create_task(self._heartbeat(leased, jobs))
         try:
             await self._contacts(jobs)
             await self._segment_joins(jobs)

@@ -23,6 +23,7 @@ EXPECTED = {
     "startup": {"cli_ms", "python_ms"},
     "queue_scale": {"1000", "100000", "1000000"},
     "truth": {"warm_calls_per_event", "cold_calls_per_event", "reconcile_seconds", "reconcile_calls"},
+    "mixed": {"events_per_s", "calls_per_event", "floor_per_event", "login_updates"},
 }
 
 
