@@ -10,7 +10,7 @@ import pytest
 from mautic_ctl.emulator.config import FaultConfig
 from mautic_ctl.emulator.model import Campaign, Segment, utcnow
 from mautic_ctl.emulator.seed import ADMIN
-from tests.helpers import run_installed
+from tests.helpers import make_all_due, run_installed
 
 POWER_SEGMENT, POWER_CAMPAIGN = 11, 11
 
@@ -275,6 +275,26 @@ def test_track_with_a_property_condition_and_unmapped_events(cli, power, tmp_pat
     assert res.code == 0, res.stderr
     assert contact(power, "ann@example.com").points == 2
     assert res.json()["transition"] == "track"
+
+
+def test_points_lost_in_flight_are_never_added_twice(cli, power, tmp_path, monkeypatch):
+    """Points have no idempotent form: a call whose answer was lost is not repeated on the retry."""
+    config = write_config(tmp_path)
+    monkeypatch.setenv("MAUTIC_CTL_MAUTIC__TIMEOUT", "1")
+    cli("signup", "--user-id", "u1", "--email", "ann@example.com")
+    cid = contact(power, "ann@example.com").id
+    power.faults = FaultConfig(lost_response_rate=1.0, hang_seconds=2, paths=(f"/api/contacts/{cid}/points",))
+    track = ("--config", config, "track", "--user-id", "u1", "--event", "feature_used", "--prop", "feature=export")
+    assert cli(*track).code == 75  # applied in Mautic, but no answer came back
+    assert contact(power, "ann@example.com").points == 2
+    power.faults = FaultConfig()
+    make_all_due()
+    res = cli("--config", config, "queue", "run", "--json")
+    assert res.code == 0, res.stderr
+    assert contact(power, "ann@example.com").points == 2  # not 4
+    (tracked,) = [e for e in cli("queue", "list", "--json").json()["events"] if e["kind"] == "track"]
+    shown = cli("queue", "show", str(tracked["id"]), "--json").json()
+    assert shown["status"] == "done" and shown["result"]["points_uncertain"] is True
 
 
 def test_bad_track_config_is_one_line_exit_2(cli, tmp_path):
