@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -327,3 +328,56 @@ def test_installed_commands_for_the_lifecycle(env, power, tmp_path):
     res = run_installed(["login", "--user-id", "u1"], env)
     assert res.code == 2 and res.stdout == "" and len(res.stderr.strip().splitlines()) == 1
     assert power.state.contact_by_email("ann2@example.com") is None
+
+
+# --- the same kinds as ingest records and POST /events bodies --------------------------------------
+
+
+def test_every_new_kind_as_an_ingest_record_and_a_post_events_body(cli, power, tmp_path, monkeypatch):
+    """`ingest` JSONL and `POST /events` take the new types with the flags' keys; `queue run` applies them."""
+    from starlette.testclient import TestClient
+
+    from mautic_ctl.services.runtime import Runtime
+    from mautic_ctl.services.serve import build_app
+    from mautic_ctl.settings import load_settings
+
+    config = write_config(tmp_path)
+    cli("signup", "--user-id", "u1", "--email", "ann@example.com")
+    cli("signup", "--user-id", "u2", "--email", "bob@example.com")
+    records = [
+        {"type": "login", "user_id": "u1", "occurred_at": "2026-11-26T10:00:00Z"},
+        {"type": "track", "user_id": "u1", "event": "feature_used", "properties": {"feature": "export"}},
+        {"type": "unsubscribe", "user_id": "u1", "comment": "from the file"},
+        {"type": "email-change", "user_id": "u1", "email": "ann.b@example.com"},
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    res = cli("--config", config, "ingest", str(path), "--json")
+    assert res.code == 0, res.stderr
+    assert res.json()["recorded"] == 4
+
+    monkeypatch.setenv("MAUTIC_CTL_EVENTS_TOKEN", "tok")
+    rt = Runtime(load_settings(Path(config)))
+    app, recorder, _ = build_app(rt)
+    body = [
+        {"type": "login", "user_id": "u2", "event_id": "h1"},
+        {"type": "track", "user_id": "u2", "event": "report_created", "event_id": "h2"},
+        {"type": "resubscribe", "user_id": "u2", "event_id": "h3"},
+        {"type": "delete_user", "user_id": "u2", "event_id": "h4"},
+    ]
+    with TestClient(app) as http:
+        answer = http.post("/events", json=body, headers={"Authorization": "Bearer tok"})
+    recorder.close()
+    rt.close()
+    assert answer.status_code == 200 and answer.json()["recorded"] == 4, answer.text
+
+    assert cli("--config", config, "queue", "run").code == 0
+    ann = contact(power, "ann.b@example.com")
+    assert ann.get("last_login") == "2026-11-26 10:00:00" and ann.points == 2
+    assert ann.dnc["email"].comments == "from the file"
+    assert contact(power, "bob@example.com") is None  # deleted
+    assert mautic_counts(cli) == {"done": 10}
+
+
+def mautic_counts(cli) -> dict[str, int]:
+    return {k: v for k, v in cli("queue", "stats", "--json").json()["counts"].items() if v}
