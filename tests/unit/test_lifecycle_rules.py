@@ -42,10 +42,10 @@ def only(p, kind: OpKind) -> list[Op]:
 
 def test_login_sets_last_login_in_mautics_datetime_format_utc():
     """A login PATCHes only last_login, as Mautic stores datetimes (Y-m-d H:i:s, UTC)."""
-    p = plan(event("login", occurred_at="2026-11-26T13:45:27+01:00"), KNOWN, Policy())
+    p = plan(event("login", occurred_at="2026-11-26T12:45:27+01:00"), KNOWN, Policy())
     assert p.transition is Transition.LOGIN
-    assert p.ops == (Op(OpKind.UPDATE, fields={"last_login": "2026-11-26 12:45:27"}),)
-    assert p.after.last_login == "2026-11-26 12:45:27"
+    assert p.ops == (Op(OpKind.UPDATE, fields={"last_login": "2026-11-26 11:45:27"}),)
+    assert p.after.last_login == "2026-11-26 11:45:27"
     assert (p.after.tier, p.after.segments) == (KNOWN.tier, KNOWN.segments)  # nothing else moves
 
 
