@@ -46,6 +46,16 @@ def verdict(report: DrainReport, *, remaining_due: int = 0, scheduled: int = 0) 
     return None
 
 
+def record_warning(event_id: str, pk: int, status: str) -> str | None:
+    """What a person must be told even when the exit code is 0: a superseded event changed nothing."""
+    if status == "superseded":
+        return (
+            f"event {event_id} was not applied: a newer event of the same stream was already applied, so it is "
+            f"settled as superseded (`mautic-ctl queue show {pk}` says by which)."
+        )
+    return None
+
+
 def record_verdict(event_id: str, pk: int, status: str, error: str | None) -> MauticCtlError | None:
     """The exit policy of a recording command: applied, recorded or duplicate is success."""
     if status == "queued":

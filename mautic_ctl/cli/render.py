@@ -6,9 +6,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mautic_ctl.cli.output import emit_json, key_values, table
+from mautic_ctl.cli.output import emit_json, key_values, table, warn
 from mautic_ctl.errors import VerifyFailed
-from mautic_ctl.verdict import record_verdict, verdict
+from mautic_ctl.verdict import record_verdict, record_warning, verdict
 
 if TYPE_CHECKING:
     from mautic_ctl.services.dryrun import PlannedEvent
@@ -27,6 +27,9 @@ def render_record(result: RecordResult, as_json: bool) -> None:
         print(f"recorded event {result.event_id} (queue id {result.pk}); `mautic-ctl queue run` applies it.")
     else:
         key_values(f"event {result.event_id}", [(k, v) for k, v in payload.items() if v is not None])
+    note = record_warning(result.event_id, result.pk, result.status)
+    if note is not None:
+        warn(note)
     failure = record_verdict(result.event_id, result.pk, result.status, result.error)
     if failure is not None:
         raise failure

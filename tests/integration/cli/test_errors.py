@@ -113,3 +113,18 @@ def test_webhook_list_with_an_unknown_outcome_is_exit_2(cli):
     line = res.stderr.strip()
     assert line.startswith("error: unknown outcome 'weird'; use one of: recorded, duplicate, ignored, dead")
     assert len(res.stderr.splitlines()) == 1
+
+
+def test_a_superseded_event_is_reported_not_a_silent_success(env):
+    """Issue 9, hard case 2: an event older than what was applied changes nothing, and says so on stderr."""
+    from tests.helpers import run_installed
+
+    assert run_installed(["signup", "--user-id", "s1", "--email", "s1@example.com"], env).code == 0
+    assert run_installed(["plan-change", "--user-id", "s1", "--to", "pro"], env).code == 0
+    old = run_installed(
+        ["plan-change", "--user-id", "s1", "--to", "enterprise", "--occurred-at", "2020-01-01T00:00:00Z", "--json"], env
+    )
+    assert old.code == 0
+    assert old.json()["status"] == "superseded"
+    warning = [ln for ln in old.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warning) == 1 and "was not applied" in warning[0] and "superseded" in warning[0]
