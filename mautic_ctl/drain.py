@@ -154,7 +154,7 @@ class Drain:
         self._audit: list[mirror.AuditRow] = []
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
         self._reverse: tuple[dict[int, str], dict[int, str]] | None = None
-        self._held: set[int] = set()  # events put back for a later round of this run (one per email)
+        self.held: set[int] = set()  # events put back for a later round of this run (one per email)
 
     def record_request(self, rec: RequestRecord) -> None:
         """The client's ``on_request`` hook: buffer one audit row (flushed with each progress commit)."""
@@ -325,7 +325,7 @@ class Drain:
             if owner == c.event.user_id:
                 kept.append(c)
             else:
-                self._held.add(c.pk)
+                self.held.add(c.pk)
                 settlements.append(Settlement(c.pk, Status.PENDING, c.progress, next_attempt_at=self.now(),
                                               counts_as_attempt=False))  # fmt: skip
         return kept
@@ -514,8 +514,8 @@ class Drain:
 
     def _count(self, s: Settlement) -> None:
         r = self.report
-        if s.pk in self._held:  # put back for a later round of this run: not an outcome yet
-            self._held.discard(s.pk)
+        if s.pk in self.held:  # put back for a later round of this run: not an outcome yet
+            self.held.discard(s.pk)
             return
         if s.status is Status.DONE:
             r.applied += 1

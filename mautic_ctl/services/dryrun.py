@@ -109,6 +109,8 @@ async def _dry(rt: Runtime, options: DrainOptions) -> list[PlannedEvent]:
                 done.append(Settlement(c.pk, Status.DONE, c.progress))
             by_pk = {c.pk: c for c in claimed}
             for s in settlements:
+                if s.pk in drain.held:  # put back for the next round (one event per email): planned there
+                    continue
                 c = by_pk[s.pk]
                 row = users.get(c.event.user_id)
                 state = state_dict(row.state if row else UserState())
