@@ -101,6 +101,19 @@ def text(value: object) -> str:
     return str(value)
 
 
+def duration(value: object) -> float:
+    """``3d``, ``12h``, ``90m``, ``45s`` or plain seconds, as seconds."""
+    from mautic_ctl.durations import parse_duration
+    from mautic_ctl.errors import InputError
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except InputError:
+        raise Invalid("must be a duration such as 3d, 12h, 90m or 45s") from None
+
+
 def optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
     """``check`` for a key whose default is "not set" (None)."""
 
@@ -390,6 +403,7 @@ _PROVIDER = {
     "signing_secret": Key(optional(text)),
     "tolerance": Key(integer(1), 300),
     "tiers": Key(mapping(tier_name), factory=dict),
+    "api_key": Key(optional(text)),
 }
 
 SCHEMA: dict[str, dict[str, Key] | Key] = {
@@ -432,6 +446,11 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "track": Key(tables, factory=list),
     "stripe": _PROVIDER,
     "lemonsqueezy": _PROVIDER,
+    "billing": {
+        "email_from_billing": Key(boolean, False),
+        "accept_test_mode": Key(boolean, False),
+        "wait": Key(duration, 3 * 86400.0),
+    },
     "webhook": {
         "host": Key(text, "127.0.0.1"),
         "port": Key(integer(1, 65535), 8787),
@@ -459,6 +478,8 @@ SECRET_KEYS = frozenset(
         "stripe.signing_secret",
         "lemonsqueezy.webhook_secret",
         "lemonsqueezy.signing_secret",
+        "stripe.api_key",
+        "lemonsqueezy.api_key",
         "webhook.events_token",
         "dashboard.token",
     }

@@ -57,6 +57,7 @@ from mautic_ctl.store import erasure, mirror
 from mautic_ctl.store import experiments as exp_store
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.queue import Claimed, Progress, Settlement, Status
+from mautic_ctl.streams import is_billing, plan_facts_yield
 from mautic_ctl.verdict import DrainReport
 
 current_event: contextvars.ContextVar[int | tuple[int, ...] | None] = contextvars.ContextVar(
@@ -152,6 +153,7 @@ class Drain:
         self.report = DrainReport()
         self.stop_requested = False  # set by `queue work` on SIGTERM: finish this round, claim no more
         self._audit: list[mirror.AuditRow] = []
+        self._billing_plan: dict[str, str | None] = {}  # user -> billing event that decided the plan
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
         self._reverse: tuple[dict[int, str], dict[int, str]] | None = None
         self.held: set[int] = set()  # events put back for a later round of this run (one per email)
@@ -204,6 +206,7 @@ class Drain:
         """Plan each claimed event (reading Mautic, GET only, for users not known first-hand); events
         that cannot go on (gave up, stale, refused, unplannable) come back as settlements. Writes nothing:
         a dry run calls this alone."""
+        self._billing_plan.clear()  # what billing decided may have changed since the last round
         users = mirror.load_users(self.conn, (c.event.user_id for c in claimed))
 
         assigned = exp_store.load(self.conn, users.keys() | {c.event.user_id for c in claimed}) if self.book else {}
@@ -219,9 +222,8 @@ class Drain:
             event = c.effective  # a login with followers stands for the newest of them
             if row is None and event.kind is not EventKind.SIGNUP and erasure.erased_at(self.conn, event.user_id):
                 settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=erasure.REFUSED))
-            elif not c.progress.replay and stale(event, state, row.last_event_at if row else None):
-                result = {"superseded_by_event_at": _newer(event, state, row)}
-                settlements += _with_followers(c, Settlement(c.pk, Status.SUPERSEDED, c.progress, result=result))
+            elif not c.progress.replay and (superseded := self._superseded(c, event, state, row)) is not None:
+                settlements += _with_followers(c, Settlement(c.pk, Status.SUPERSEDED, c.progress, result=superseded))
             else:
                 todo.append(c)
 
@@ -257,8 +259,14 @@ class Drain:
                 if others:
                     disown = frozenset(others)
                     c.progress.adopted_from = sorted(others)
+            # Once billing decided the user's plan, a product event keeps only its profile facts.
+            event = c.effective
+            if self._billing_decides(c):
+                kept = plan_facts_yield(event, state, self.policy.fields.status)
+                assert kept is not None  # a product plan change with nothing left was settled as superseded
+                event = kept
             try:
-                p, entries = plan_event(c.effective, state, self.policy, self.book, assigned.get(c.event.user_id, {}))
+                p, entries = plan_event(event, state, self.policy, self.book, assigned.get(c.event.user_id, {}))
             except RuleError as exc:
                 settlements += _with_followers(c, Settlement(c.pk, Status.DEAD, c.progress, error=describe(exc)))
                 continue
@@ -415,6 +423,37 @@ class Drain:
                 self.report.outcomes[pk] = {"status": Status.DEAD.value, "error": erasure.REFUSED}
 
         return erase
+
+    def _superseded(
+        self, c: Claimed, event: Event, state: UserState, row: mirror.MirrorRow | None
+    ) -> dict[str, Any] | None:
+        """Why an event must not be applied, naming what stands instead; None to apply it.
+
+        A state event older than one already applied *in its own stream* (product or billing) would
+        overwrite newer state; across streams nothing is compared (their clocks disagree), and a product
+        plan change for a user whose plan billing decides has nothing left to apply. Logins and consent
+        events are ordered as ``rules.stale`` says.
+        """
+        if event.kind not in STATE_KINDS:
+            return {"superseded_by_event_at": _newer(event, state, row)} if stale(event, state, None) else None
+        newer = q.newer_applied(self.conn, event, billing=is_billing(event), kinds=STATE_KINDS)
+        if newer is not None:
+            return {"superseded_by": newer[0], "superseded_by_event_at": newer[1]}
+        if self._billing_decides(c) and plan_facts_yield(c.event, state, self.policy.fields.status) is None:
+            return {
+                "superseded_by": self._billing_plan[c.event.user_id],
+                "reason": "billing decides this user's plan; a product plan change does not override it",
+            }
+        return None
+
+    def _billing_decides(self, c: Claimed) -> bool:
+        """Whether an applied billing event decided this (product) event's user's plan."""
+        if is_billing(c.event) or c.event.kind not in (EventKind.SIGNUP, EventKind.PLAN_CHANGE):
+            return False
+        user_id = c.event.user_id
+        if user_id not in self._billing_plan:
+            self._billing_plan[user_id] = q.billing_plan_event(self.conn, user_id)
+        return self._billing_plan[user_id] is not None
 
     def _settle(
         self, job: Job, now: float, users: dict[str, mirror.MirrorRow], updates: list[dict[str, Any]]

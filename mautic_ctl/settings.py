@@ -133,6 +133,17 @@ class ProviderSettings(_Section):
     """Seconds a Stripe signature timestamp may differ from now."""
     tiers: dict[str, str]
     """Price id / lookup_key / product id (Stripe) or variant id / product id (LemonSqueezy) -> tier."""
+    api_key: SecretStr | None
+    """Stripe only: a restricted key with read access to customers, to look up an unknown customer."""
+
+
+class BillingSettings(_Section):
+    email_from_billing: bool
+    """True: a billing email replaces the contact's email; false: the product's email wins."""
+    accept_test_mode: bool
+    """True: test-mode events (Stripe livemode false, LemonSqueezy test_mode) change contacts too."""
+    wait: float
+    """Seconds a delivery whose user is unknown waits for a linking event before it is dead."""
 
 
 class WebhookSettings(_Section):
@@ -177,6 +188,7 @@ class Settings(BaseModel):
     which the lifecycle rules write) are always included."""
     stripe: ProviderSettings
     lemonsqueezy: ProviderSettings
+    billing: BillingSettings
     webhook: WebhookSettings
     dashboard: DashboardSettings
     track: list[dict[str, Any]]

@@ -101,7 +101,10 @@ def render_checks(checks: list[Check], as_json: bool, strict: bool = False) -> N
               [(c.kind, c.key, c.ref, c.mautic_id, "ok" if c.ok else "WARN" if c in warnings else "FAIL", c.detail)
                for c in checks])  # fmt: skip
     for c in warnings:
-        warn(f'{c.kind} {c.key} is not configured: its transition enters no campaign (set it, or "none").')
+        if c.kind == "campaign":
+            warn(f'{c.kind} {c.key} is not configured: its transition enters no campaign (set it, or "none").')
+        else:
+            warn(c.detail)
     if failed:
         names = ", ".join(f"{c.kind} {c.key}" for c in failed[:5])
         raise VerifyFailed(f"{len(failed)} configured item(s) are missing or unusable in Mautic: {names}.")

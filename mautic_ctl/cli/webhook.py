@@ -1,4 +1,4 @@
-"""webhook serve | list, and simulate: billing webhooks in, recorded before they are acknowledged."""
+"""webhook serve | list | show | retry, and simulate: billing webhooks in, recorded before they are acknowledged."""
 
 from typing import Annotated
 
@@ -51,7 +51,7 @@ def serve(
 @webhook_app.command("list")
 def list_(
     ctx: typer.Context,
-    outcome: Annotated[str | None, typer.Option("--outcome", help="recorded|duplicate|ignored|dead")] = None,
+    outcome: Annotated[str | None, typer.Option("--outcome", help="recorded|ignored|superseded|waiting|dead")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -77,6 +77,56 @@ def list_(
             ts(r["received_at"]), r["reason"]) for r in rows])  # fmt: skip
 
 
+@webhook_app.command("show")
+def show(
+    ctx: typer.Context,
+    delivery: Annotated[str, typer.Argument(help="Delivery id from `webhook list` (or its evt_… / ls-… key).")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """One stored delivery: outcome, reason, what superseded it, its queue event and its body."""
+    import json
+
+    from mautic_ctl.cli.output import emit_json, key_values
+    from mautic_ctl.cli.render import ts
+    from mautic_ctl.services.billing import show_delivery
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    row = show_delivery(rt, delivery)
+    if as_json:
+        emit_json(row)
+        return
+    pairs = [(k, ts(v) if k == "received_at" else v) for k, v in row.items() if k != "body"]
+    key_values(f"webhook delivery {row['id']}", [*pairs, ("body", json.dumps(row["body"], indent=2))])
+
+
+@webhook_app.command("retry")
+def retry(
+    ctx: typer.Context,
+    deliveries: Annotated[list[str] | None, typer.Argument(help="Delivery ids from `webhook list`.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="Every dead delivery.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Read stored deliveries (dead, waiting, ignored) again with what is known now.
+
+    Their signatures were verified when they arrived. A delivery whose user became known turns into
+    a queue event (apply it with `queue run`); one still unresolved stays waiting or dead.
+    """
+    from mautic_ctl.cli.output import emit_json, table
+    from mautic_ctl.services.billing import retry_deliveries
+
+    rt = app_context(ctx).runtime(config=config, db=db)
+    results = retry_deliveries(rt, deliveries or [], all_dead=all_dead)
+    if as_json:
+        emit_json({"deliveries": results, "count": len(results)})
+        return
+    table("webhook retry", ("id", "delivery id", "outcome", "queue event", "reason"),
+          [(r["id"], r["delivery_id"], r["status"], r.get("event_id"), r.get("reason")) for r in results])  # fmt: skip
+
+
 def simulate(
     ctx: typer.Context,
     provider: Annotated[str, typer.Argument(help="stripe or lemonsqueezy")],
@@ -91,29 +141,50 @@ def simulate(
     secret: Annotated[
         str | None, typer.Option("--secret", help="Sign with this secret (default: the configured one).")
     ] = None,
+    test_mode: Annotated[
+        bool, typer.Option("--test-mode", help="A test-mode event (livemode false / test_mode true).")
+    ] = False,
+    send: Annotated[
+        str | None, typer.Option("--send", help="POST it to a running receiver, e.g. http://127.0.0.1:8787.")
+    ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Print a realistic signed webhook payload (like `stripe trigger`), for tests and for wiring things up.
+    """Make a realistic signed webhook delivery (like `stripe trigger`), for tests and for wiring things up.
 
-    Prints the body on stdout; the signature header goes to stderr (or both in one object with --json).
+    Writes exactly the signed body on stdout (no newline added, so `> body.json` verifies), and the
+    signature header on stderr; --json prints both in one object. With --send URL it posts the
+    delivery to a running `webhook serve` and prints the receiver's answer instead.
     """
+    import json
     import sys
     from datetime import UTC, datetime
 
     from mautic_ctl.cli.output import emit_json, err_line
-    from mautic_ctl.services.billing import provider_configs
+    from mautic_ctl.errors import MauticCtlError
+    from mautic_ctl.services.billing import provider_configs, send_delivery
     from mautic_ctl.webhooks.simulate import simulate as make
 
     rt = app_context(ctx).runtime(config=config)
     cfg = provider_configs(rt.settings).get(provider)
     delivery = make(provider, event, email=email, from_tier=from_, to_tier=to,
                     secret=secret or (cfg.secret if cfg else None), tiers=cfg.tiers if cfg else {},
-                    now=datetime.now(UTC), user_id=user_id, amount=amount)  # fmt: skip
+                    now=datetime.now(UTC), user_id=user_id, amount=amount, live=not test_mode)  # fmt: skip
+    if send is not None:
+        status, answer = send_delivery(send, provider, delivery.body, delivery.headers)
+        if as_json:
+            emit_json({"http_status": status, "response": answer})
+        else:
+            err_line(f"HTTP {status}")
+            sys.stdout.write((answer if isinstance(answer, str) else json.dumps(answer)) + "\n")
+        if not 200 <= status < 300:
+            raise MauticCtlError(f"the receiver answered HTTP {status}; see its answer above.")
+        return
     if as_json:
         emit_json({"headers": delivery.headers, "body": delivery.body.decode()})
         return
-    sys.stdout.write(delivery.body.decode() + "\n")
+    sys.stdout.buffer.write(delivery.body)
+    sys.stdout.flush()
     for name, value in delivery.headers.items():
         if name.lower() in ("stripe-signature", "x-signature"):
             err_line(f"{name}: {value}")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mautic_ctl.errors import Unavailable
-from mautic_ctl.services.billing import SqliteRecorder, provider_configs
+from mautic_ctl.services.billing import SqliteRecorder, make_recorder, provider_configs
 from mautic_ctl.services.drain import run_drain
 from mautic_ctl.services.runtime import Runtime
 
@@ -54,7 +54,7 @@ def build_app(
 
     settings = rt.settings
     configs = provider_configs(settings)
-    recorder = SqliteRecorder(settings.queue.db, configs, settings.vocabulary())
+    recorder = make_recorder(settings)
     drain = BackgroundDrain(rt) if apply else None
     token = settings.webhook.events_token
     app = create_webhook_app(

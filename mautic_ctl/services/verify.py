@@ -17,7 +17,7 @@ class Check:
     mautic_id: int | None
     ok: bool
     detail: str
-    warning: bool = False  # not a failure unless --strict (a transition whose campaign is not configured)
+    warning: bool = False  # not a failure unless --strict (a campaign not configured, money losing its cents)
 
 
 def verify_config(rt: Runtime) -> list[Check]:
@@ -65,6 +65,8 @@ async def _verify(rt: Runtime) -> list[Check]:
                         "field", alias, ftype, found.get("id"), False, f"type is {found.get('type')}, expected {ftype}"
                     )
                 )
+            elif alias == rt.settings.policy().fields.lifetime_value and ftype == "number" and _scale(found) < 2:
+                checks.append(Check("field", alias, ftype, found.get("id"), False, _money_detail(found), warning=True))
             else:
                 checks.append(Check("field", alias, ftype, found.get("id"), True, str(found.get("label", ""))))
     return [*checks, *completeness_checks(rt)]
@@ -86,3 +88,23 @@ def completeness_checks(rt: Runtime) -> list[Check]:
         for key in unconfigured_campaigns(policy.tiers, policy.campaigns, rt.settings.campaigns_off())
     ]  # fmt: skip
     return out
+
+
+def _scale(field: dict[str, object]) -> int:
+    """Decimal places a Mautic number field keeps (its ``properties.scale``; none: whole numbers)."""
+    props = field.get("properties")
+    raw = props.get("scale") if isinstance(props, dict) else None
+    try:
+        return int(str(raw)) if raw not in (None, "") else 0
+    except ValueError:
+        return 0
+
+
+def _money_detail(field: dict[str, object]) -> str:
+    kept = _scale(field)
+    return (
+        f"{field.get('alias')} keeps {kept} decimal place{'s' if kept != 1 else ''}, so payments lose their "
+        f"cents (29.90 is stored as {'29' if kept == 0 else '29.9'}); set its decimal places to 2 in Mautic "
+        f"(Settings > Custom Fields > {field.get('label') or field.get('alias')} > Properties), or PATCH "
+        f'/api/fields/contact/{field.get("id")}/edit with {{"properties": {{"scale": 2}}}}'
+    )

@@ -178,6 +178,38 @@ def user_has_email(conn: sqlite3.Connection, user_id: str) -> bool:
     return conn.execute(sql, {"u": user_id}).fetchone() is not None
 
 
+# --- streams of facts ------------------------------------------------------------------------
+
+SQL_NEWER_APPLIED = """
+SELECT event_id, occurred_at, kind FROM events INDEXED BY events_user
+WHERE user_id = :user_id AND status = 'done' AND occurred_at > :occurred_at
+  AND CASE WHEN source IN ('stripe', 'lemonsqueezy') THEN 1 ELSE 0 END = :billing
+ORDER BY occurred_at DESC"""
+
+SQL_BILLING_PLAN = """
+SELECT event_id FROM events INDEXED BY events_user
+WHERE user_id = ? AND status = 'done' AND kind IN ('signup', 'plan_change') AND source IN ('stripe', 'lemonsqueezy')
+ORDER BY id DESC LIMIT 1"""
+
+
+def newer_applied(
+    conn: sqlite3.Connection, event: Event, *, billing: bool, kinds: Iterable[str]
+) -> tuple[str, str] | None:
+    """(event id, occurred_at) of a newer event of one of ``kinds``, same user and stream, already applied."""
+    wanted = {str(k) for k in kinds}
+    params = {"user_id": event.user_id, "occurred_at": event.occurred_at.isoformat(), "billing": int(billing)}
+    for event_id, occurred_at, kind in conn.execute(SQL_NEWER_APPLIED, params):
+        if kind in wanted:
+            return event_id, occurred_at
+    return None
+
+
+def billing_plan_event(conn: sqlite3.Connection, user_id: str) -> str | None:
+    """The id of the newest applied billing event that decided this user's plan, if any."""
+    row = conn.execute(SQL_BILLING_PLAN, (user_id,)).fetchone()
+    return row[0] if row is not None else None
+
+
 # --- claim ------------------------------------------------------------------------------------
 
 # One statement: due, unleased (or lease expired), the oldest unfinished event of its user, and no

@@ -208,3 +208,36 @@ def m006_lifecycle(db: sqlite_utils.Database) -> None:
             db.execute(f"ALTER TABLE users ADD COLUMN {name} {ddl}")
     for ddl in LIFECYCLE:
         db.execute(ddl)
+
+
+@MIGRATIONS()
+def m007_billing_links(db: sqlite_utils.Database) -> None:
+    """Customer / subscription links with their email and how they were learned, snapshot order.
+
+    ``billing_links`` replaces ``billing_customers`` (whose user_id could not be unknown while the
+    email is known); its rows are carried over as remembered links.
+    """
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS billing_links (
+        provider TEXT NOT NULL, kind TEXT NOT NULL, external_id TEXT NOT NULL,
+        user_id TEXT, email TEXT, via TEXT,
+        PRIMARY KEY (provider, kind, external_id))"""
+    )
+    db.execute(
+        """INSERT OR IGNORE INTO billing_links (provider, kind, external_id, user_id, via)
+           SELECT provider, 'customer', customer_id, user_id, 'remembered' FROM billing_customers"""
+    )
+    columns = {c.name for c in db["billing_subscriptions"].columns}
+    if "clock" not in columns:
+        db.execute("ALTER TABLE billing_subscriptions ADD COLUMN clock INTEGER NOT NULL DEFAULT 0")
+    if "delivery_id" not in columns:
+        db.execute("ALTER TABLE billing_subscriptions ADD COLUMN delivery_id TEXT")
+    delivery_columns = {c.name for c in db["deliveries"].columns}
+    if "superseded_by" not in delivery_columns:
+        db.execute("ALTER TABLE deliveries ADD COLUMN superseded_by TEXT")
+    if "customer_id" not in delivery_columns:  # what a waiting delivery waits on: its provider customer
+        db.execute("ALTER TABLE deliveries ADD COLUMN customer_id TEXT")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (provider, customer_id, id) "
+        "WHERE outcome = 'waiting'"
+    )

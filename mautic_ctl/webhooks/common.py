@@ -119,18 +119,42 @@ class Outcome:
     def bury(self, reason: str) -> Normalised:
         return Normalised(self.provider, self.delivery_id, self.event_type, dead=reason, occurred_at=self.occurred_at)
 
+    def wait(self, reason: str) -> Normalised:
+        return Normalised(
+            self.provider, self.delivery_id, self.event_type, waiting=reason, occurred_at=self.occurred_at
+        )
+
+    def learn(self, reason: str) -> Normalised:
+        """Ignored as a lifecycle event, but it taught a link: waiting deliveries are worth re-reading."""
+        return Normalised(
+            self.provider, self.delivery_id, self.event_type, ignored=reason, occurred_at=self.occurred_at, learned=True
+        )
+
+    def supersede(self, reason: str, by: str | None) -> Normalised:
+        return Normalised(
+            self.provider, self.delivery_id, self.event_type, superseded=reason, superseded_by=by,
+            occurred_at=self.occurred_at,
+        )  # fmt: skip
+
+    def test_mode(self, what: str) -> Normalised:
+        return self.ignore(
+            f"a test-mode event ({what}): it changes no contact. Set [billing] accept_test_mode = true "
+            "to let test events through (for a staging Mautic)."
+        )
+
     def status_fields(self, status: str | None) -> dict[str, str]:
         """``{"subscription_status": status}`` when that field is configured and the status known."""
         return {STATUS_FIELD: status} if status and STATUS_FIELD in self.vocab.fields else {}
 
-    def emit(self, kind: EventKind, **values: Any) -> Normalised:
-        """A validated event with the delivery's id, source and time; invalid values make it dead."""
+    def emit(self, kind: EventKind, *, event_id: str | None = None, **values: Any) -> Normalised:
+        """A validated event with the delivery's id (or ``event_id``), source and time; invalid values
+        make it dead."""
         try:
             event = build_event(
                 kind,
                 self.vocab,
                 now=self.now,
-                event_id=self.delivery_id,
+                event_id=event_id or self.delivery_id,
                 occurred_at=self.occurred_at,
                 source=self.provider,
                 future_tolerance=None,  # the provider's signed clock, not the product's
@@ -187,9 +211,3 @@ class Outcome:
             from_tier=usable_tier(from_tier, self.vocab),
             fields=self.status_fields(status),
         )
-
-
-def remember_customer(state: BillingState, provider: str, customer_id: str | None, user_id: str) -> None:
-    """Keep the customer -> user mapping, writing only when it is new or changed."""
-    if customer_id and state.user_for_customer(provider, customer_id) != user_id:
-        state.remember_customer(provider, customer_id, user_id)

@@ -63,6 +63,19 @@ def delivery_key(provider: str, payload: object, raw: bytes) -> str:
     return lemonsqueezy.delivery_id(raw)
 
 
+def customer_key(provider: str, payload: object) -> str | None:
+    """The provider customer a delivery is about (``cus_…``, a LemonSqueezy customer number), or None.
+
+    A waiting delivery is filed under it, and a later delivery of the same customer wakes it."""
+    from mautic_ctl.webhooks.common import as_dict, as_id
+
+    if provider == LEMONSQUEEZY:
+        return as_id(as_dict(as_dict(as_dict(payload).get("data")).get("attributes")).get("customer_id"))
+    if as_dict(payload).get("type") in (stripe.CUSTOMER_CREATED, stripe.CUSTOMER_UPDATED):  # the customer itself
+        return as_id(as_dict(as_dict(as_dict(payload).get("data")).get("object")).get("id"))
+    return stripe.stripe_customer_of(payload)
+
+
 def normalise_delivery(
     provider: str,
     payload: object,
@@ -120,6 +133,7 @@ __all__ = [
     "SIGNATURE_HEADERS",
     "SignatureError",
     "check_provider",
+    "customer_key",
     "delivery_key",
     "normalise_delivery",
     "parse_payload",

@@ -12,8 +12,9 @@ module:
   it cannot say what changed. LemonSqueezy sends ``subscription_updated`` alongside most specific
   events; whichever arrives second then finds nothing new and is ignored, so a change is recorded once.
 
-Who: ``meta.custom_data.user_id`` (passed at checkout), else the known user with
-``data.attributes.user_email``, else the remembered customer -> user mapping.
+Who: see ``identity`` (``meta.custom_data.user_id`` passed at checkout, then a remembered
+customer link, then the known user with ``data.attributes.user_email``). ``order_created`` teaches
+the customer link. Test-mode deliveries (``meta.test_mode``) are ignored unless ``accept_test_mode``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from mautic_ctl.webhooks.common import (
     as_int,
     as_status,
     as_time,
-    remember_customer,
     split_name,
 )
+from mautic_ctl.webhooks.identity import Claim, Who, contact_email, remember, resolve
 from mautic_ctl.webhooks.model import (
     LEMONSQUEEZY,
     STATUS_ACTIVE,
@@ -48,7 +49,7 @@ from mautic_ctl.webhooks.model import (
     Normalised,
     ProviderConfig,
 )
-from mautic_ctl.webhooks.state import BillingState, SubscriptionRecord
+from mautic_ctl.webhooks.state import CUSTOMER, VIA_EXPLICIT, BillingState, SubscriptionRecord
 
 CREATED = "subscription_created"
 UPDATED = "subscription_updated"
@@ -58,10 +59,11 @@ RESUMED = "subscription_resumed"
 PAUSED = "subscription_paused"
 UNPAUSED = "subscription_unpaused"
 PAYMENT_SUCCESS = "subscription_payment_success"
+ORDER_CREATED = "order_created"
 SUBSCRIPTION_EVENTS = frozenset(
     {CREATED, UPDATED, CANCELLED_EVENT, EXPIRED, RESUMED, PAUSED, UNPAUSED, "subscription_plan_changed"}
 )
-HANDLED = SUBSCRIPTION_EVENTS | {PAYMENT_SUCCESS}
+HANDLED = SUBSCRIPTION_EVENTS | {PAYMENT_SUCCESS, ORDER_CREATED}
 _REACTIVATING = (RESUMED, UNPAUSED)
 
 _STATUS = {
@@ -102,9 +104,25 @@ def normalise(
     out = Outcome(LEMONSQUEEZY, delivery_id(raw), name, occurred, vocab, now)
     if name not in HANDLED:
         return out.ignore(f"LemonSqueezy event {name} does not change a subscription lifecycle.")
+    if as_dict(payload.get("meta")).get("test_mode") is True and not cfg.accept_test_mode:
+        return out.test_mode("LemonSqueezy meta.test_mode: true")
+    if name == ORDER_CREATED:
+        return _order(out, payload, attrs, state)
     if name == PAYMENT_SUCCESS:
-        return _payment(out, payload, attrs, state)
+        return _payment(out, payload, attrs, cfg, state)
     return _subscription(out, name, payload, data, attrs, cfg, state)
+
+
+def _order(out: Outcome, payload: dict[str, Any], attrs: dict[str, Any], state: BillingState) -> Normalised:
+    """order_created: links the customer to custom_data.user_id and the buyer's email."""
+    claim = _claim(payload, attrs, None)
+    if claim.customer_id is None:
+        return out.ignore("order_created names no customer_id: nothing to link.")
+    via = VIA_EXPLICIT if claim.explicit_user else None
+    user_id, customer_id = claim.explicit_user, claim.customer_id
+    state.remember_link(LEMONSQUEEZY, CUSTOMER, customer_id, user_id=user_id, email=claim.email, via=via)
+    who = f"user {claim.explicit_user!r}" if claim.explicit_user else f"the email {claim.email}"
+    return out.learn(f"order_created: LemonSqueezy customer {claim.customer_id} is linked to {who}.")
 
 
 def _subscription(
@@ -130,20 +148,27 @@ def _subscription(
             f"variant {variant} (product {product}{', ' + repr(label) if label else ''}) of subscription "
             f'{sub_id} maps to no tier: add "{variant or product}" = "<tier>" under [lemonsqueezy.tiers].'
         )
-    user_id, email, customer_id = _find_user(payload, attrs, state)
-    if user_id is None:
-        return _no_user(out, email, customer_id)
-    remember_customer(state, LEMONSQUEEZY, customer_id, user_id)
-
     updated_at = out.occurred_at
     prev = state.subscription(LEMONSQUEEZY, sub_id)
     if prev is not None and prev.updated_at > updated_at:
-        return out.ignore(
-            f"{name} is older ({updated_at.isoformat()}) than what is known of subscription {sub_id} "
-            f"({prev.updated_at.isoformat()}): a newer delivery already arrived."
+        return out.supersede(
+            f"{name} is an older snapshot ({updated_at.isoformat()}) of subscription {sub_id} than "
+            f"{prev.delivery_id or 'one already recorded'} ({prev.updated_at.isoformat()}): the newer one stands.",
+            prev.delivery_id,
         )
+    claim = _claim(payload, attrs, sub_id)
+    who = resolve(LEMONSQUEEZY, claim, state)
+    if who.conflict:
+        return out.bury(who.conflict)
+    if who.user_id is None or (state.known_tier(who.user_id) is None and who.email is None):
+        return _no_user(out, claim, who)
+    user_id = who.user_id
+    remember(LEMONSQUEEZY, claim, who, state)
+    email = contact_email(who, state, email_from_billing=cfg.email_from_billing)
     state.remember_subscription(
-        LEMONSQUEEZY, sub_id, SubscriptionRecord(variant or product or "", tier, raw_status, updated_at)
+        LEMONSQUEEZY,
+        sub_id,
+        SubscriptionRecord(variant or product or "", tier, raw_status, updated_at, 0, out.delivery_id),
     )
 
     status = _STATUS.get(raw_status, raw_status)
@@ -158,7 +183,8 @@ def _subscription(
     # A new subscription (unless its subscription_updated twin already arrived), or one of a user our
     # mirror never saw: into the tier, as a signup when we can.
     if (name == CREATED and prev is None) or (before is None and effective != CANCELLED):
-        return out.enter_tier(state, user_id=user_id, tier=tier, status=status, email=email, names=names)
+        signup_email = email if state.known_tier(user_id) is not None else who.email
+        return out.enter_tier(state, user_id=user_id, tier=tier, status=status, email=signup_email, names=names)
     if name in _REACTIVATING and raw_status != "expired":
         # Back to the tier; from "cancelled" the rules make it a reactivation.
         return out.change_plan(user_id=user_id, tier=tier, from_tier=before, status=status, email=email)
@@ -174,7 +200,9 @@ def _subscription(
     return out.ignore(f"{name} changed nothing mautic-ctl tracks for subscription {sub_id} (tier, status).")
 
 
-def _payment(out: Outcome, payload: dict[str, Any], attrs: dict[str, Any], state: BillingState) -> Normalised:
+def _payment(
+    out: Outcome, payload: dict[str, Any], attrs: dict[str, Any], cfg: ProviderConfig, state: BillingState
+) -> Normalised:
     total = as_int(attrs.get("total"))  # subscription-invoices: an integer in cents
     if total is None:
         return out.bury(f"{out.event_type} has no usable data.attributes.total (an integer in cents).")
@@ -183,31 +211,36 @@ def _payment(out: Outcome, payload: dict[str, Any], attrs: dict[str, Any], state
     invoice_status = as_status(attrs.get("status"))
     if invoice_status not in (None, "paid"):
         return out.ignore(f"the invoice is {invoice_status}, not paid.")
-    user_id, email, customer_id = _find_user(payload, attrs, state)
-    if user_id is None:
-        return _no_user(out, email, customer_id)
-    remember_customer(state, LEMONSQUEEZY, customer_id, user_id)
-    return out.emit(EventKind.PAYMENT, user_id=user_id, email=email, amount=total / 100)
+    claim = _claim(payload, attrs, as_id(attrs.get("subscription_id")))
+    who = resolve(LEMONSQUEEZY, claim, state)
+    if who.conflict:
+        return out.bury(who.conflict)
+    if who.user_id is None or (state.known_tier(who.user_id) is None and who.email is None):
+        return _no_user(out, claim, who)
+    remember(LEMONSQUEEZY, claim, who, state)
+    email = contact_email(who, state, email_from_billing=cfg.email_from_billing)
+    return out.emit(EventKind.PAYMENT, user_id=who.user_id, email=email, amount=total / 100)
 
 
-def _find_user(
-    payload: dict[str, Any], attrs: dict[str, Any], state: BillingState
-) -> tuple[str | None, str | None, str | None]:
-    """(user id, email, customer id); the user id may be None."""
-    email = as_email(attrs.get("user_email"))
-    customer_id = as_id(attrs.get("customer_id"))
-    user_id = as_id(as_dict(as_dict(payload.get("meta")).get("custom_data")).get("user_id"))
-    if user_id is None and email:
-        user_id = state.user_for_email(email)
-    if user_id is None and customer_id:
-        user_id = state.user_for_customer(LEMONSQUEEZY, customer_id)
-    return user_id, email, customer_id
+def _claim(payload: dict[str, Any], attrs: dict[str, Any], subscription_id: str | None) -> Claim:
+    return Claim(
+        explicit_user=as_id(as_dict(as_dict(payload.get("meta")).get("custom_data")).get("user_id")),
+        customer_id=as_id(attrs.get("customer_id")),
+        subscription_id=subscription_id,
+        email=as_email(attrs.get("user_email")),
+    )
 
 
-def _no_user(out: Outcome, email: str | None, customer_id: str | None) -> Normalised:
-    said = f"no product user has the email {email}" if email else "the payload carries no user_email"
-    return out.bury(
-        f"no product user found for LemonSqueezy customer {customer_id or '(none)'}: there is no "
-        f"meta.custom_data.user_id, {said}, and the customer is not mapped to a user. Pass "
-        "checkout[custom][user_id] at checkout, or record the user's signup first."
+def _no_user(out: Outcome, claim: Claim, who: Who) -> Normalised:
+    customer = claim.customer_id or "(none)"
+    if who.user_id is not None:
+        return out.wait(
+            f"user {who.user_id!r} has no Mautic contact yet and no email is known for LemonSqueezy customer "
+            f"{customer}: waiting for order_created (or the user's signup, then `mautic-ctl webhook retry`)."
+        )
+    said = f"no product user has the email {who.email}" if who.email else "the payload carries no user_email"
+    return out.wait(
+        f"no product user found for LemonSqueezy customer {customer}: there is no meta.custom_data.user_id, "
+        f"{said}, and the customer is not linked to a user. Pass checkout[custom][user_id] at checkout; "
+        "waiting for order_created (or the user's signup, then `mautic-ctl webhook retry`)."
     )

@@ -43,6 +43,8 @@ class ProviderConfig:
     secret: str | None = field(default=None, repr=False)  # never printed, never in a message
     tiers: Mapping[str, str] = field(default_factory=dict)
     tolerance_s: int = 300
+    accept_test_mode: bool = False  # [billing] accept_test_mode: test-mode events change contacts too
+    email_from_billing: bool = False  # [billing] email_from_billing: a billing email replaces the product's
 
     def tier_for(self, *keys: str | None) -> str | None:
         """The tier of the first key the map knows (keys in order of precedence), else None."""
@@ -54,13 +56,21 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    """What one verified delivery means; exactly one of ``event``, ``ignored`` and ``dead`` is set.
+    """What one verified delivery means; exactly one of ``event``, ``ignored``, ``superseded``,
+    ``waiting`` and ``dead`` is set.
 
     - ``event``: a validated lifecycle event to enqueue.
-    - ``ignored``: why the delivery changes nothing (an event type we do not track, a no-op update).
-      The caller still records the delivery, so a redelivery is recognised as a duplicate.
-    - ``dead``: why the delivery cannot become an event (no user found, a price missing from the
+    - ``ignored``: why the delivery changes nothing (an event type we do not track, a no-op update,
+      a test-mode event). The caller still records it, so a redelivery is recognised as a duplicate.
+    - ``superseded``: an older snapshot of a subscription than one already recorded (``superseded_by``
+      names that delivery); kept visible, never applied over the newer one.
+    - ``waiting``: the user cannot be found yet (a Stripe customer nobody linked). The caller keeps
+      the body and re-reads it when a linking event arrives, or buries it after the wait window.
+    - ``dead``: why the delivery cannot become an event (a link conflict, a price missing from the
       tier map). The caller records it as dead for an operator, never drops it.
+
+    ``learned`` says the delivery taught a customer/subscription -> user (or email) link, so
+    waiting deliveries of the provider are worth re-reading.
     """
 
     provider: str
@@ -70,18 +80,25 @@ class Normalised:
     ignored: str | None = None
     dead: str | None = None
     occurred_at: datetime | None = None  # when the provider says it happened (also for ignored/dead)
+    waiting: str | None = None
+    superseded: str | None = None
+    superseded_by: str | None = None
+    learned: bool = False
 
     def __post_init__(self) -> None:
-        if sum(x is not None for x in (self.event, self.ignored, self.dead)) != 1:
-            raise ValueError("Normalised needs exactly one of event, ignored or dead")
+        if sum(x is not None for x in (self.event, self.ignored, self.dead, self.waiting, self.superseded)) != 1:
+            raise ValueError("Normalised needs exactly one of event, ignored, superseded, waiting or dead")
 
     @property
     def outcome(self) -> str:
-        """``event``, ``ignored`` or ``dead``."""
+        """``event``, ``ignored``, ``superseded``, ``waiting`` or ``dead``."""
         if self.event is not None:
             return "event"
-        return "ignored" if self.ignored is not None else "dead"
+        for name in ("ignored", "superseded", "waiting"):
+            if getattr(self, name) is not None:
+                return name
+        return "dead"
 
     @property
     def reason(self) -> str | None:
-        return self.ignored if self.ignored is not None else self.dead
+        return self.ignored or self.superseded or self.waiting or self.dead

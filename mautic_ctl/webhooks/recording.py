@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from mautic_ctl.events import Event, Vocabulary
 from mautic_ctl.webhooks.delivery import delivery_key, normalise_delivery
@@ -27,6 +27,8 @@ class RecordStatus(StrEnum):
     RECORDED = "recorded"  # a lifecycle event is now in the queue
     DUPLICATE = "duplicate"  # this delivery (or event id) was recorded before; nothing changed
     IGNORED = "ignored"  # recorded as a delivery that changes nothing
+    SUPERSEDED = "superseded"  # an older snapshot than one already recorded: kept, never applied
+    WAITING = "waiting"  # its user is not known yet: re-read when a linking event arrives
     DEAD = "dead"  # recorded as dead with a reason, for an operator
 
 
@@ -46,14 +48,20 @@ class RecordOutcome:
     status: RecordStatus
     delivery_id: str  # the dedupe key (equal to the event id for webhook events)
     event_id: str | None = None  # the recorded (or previously recorded) lifecycle event
-    reason: str | None = None  # why ignored or dead
+    reason: str | None = None  # why ignored, superseded, waiting or dead
+    superseded_by: str | None = None  # the delivery whose newer snapshot stands
+    woken: int = 0  # waiting deliveries this one resolved into queue events (it taught their link)
 
-    def to_dict(self) -> dict[str, str]:
-        out = {"status": self.status.value, "delivery_id": self.delivery_id}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status.value, "delivery_id": self.delivery_id}
         if self.event_id:
             out["event_id"] = self.event_id
         if self.reason:
             out["reason"] = self.reason
+        if self.superseded_by:
+            out["superseded_by"] = self.superseded_by
+        if self.woken:
+            out["woken"] = self.woken
         return out
 
 
@@ -73,8 +81,7 @@ def outcome_of(result: Normalised) -> RecordOutcome:
     """The RecordOutcome of a freshly stored Normalised result."""
     if result.event is not None:
         return RecordOutcome(RecordStatus.RECORDED, result.delivery_id, result.event.event_id)
-    status = RecordStatus.IGNORED if result.ignored is not None else RecordStatus.DEAD
-    return RecordOutcome(status, result.delivery_id, None, result.reason)
+    return RecordOutcome(RecordStatus(result.outcome), result.delivery_id, None, result.reason, result.superseded_by)
 
 
 class MemoryRecorder:

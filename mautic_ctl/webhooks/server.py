@@ -90,7 +90,7 @@ def create_webhook_app(
     configs = {STRIPE: stripe, LEMONSQUEEZY: lemonsqueezy}
 
     def _after(outcomes: list[RecordOutcome]) -> BackgroundTask | None:
-        fresh = [o for o in outcomes if o.status is RecordStatus.RECORDED]
+        fresh = [o for o in outcomes if o.status is RecordStatus.RECORDED or o.woken]
         if on_recorded is None or not fresh:
             return None
 

@@ -29,7 +29,13 @@ from mautic_ctl.webhooks.delivery import check_provider
 from mautic_ctl.webhooks.model import LEMONSQUEEZY, STRIPE
 from mautic_ctl.webhooks.signatures import LEMONSQUEEZY_HEADER, STRIPE_HEADER, sign_lemonsqueezy, sign_stripe
 
-STRIPE_EVENTS = (st.SUBSCRIPTION_CREATED, st.SUBSCRIPTION_UPDATED, st.SUBSCRIPTION_DELETED, st.INVOICE_PAID)
+STRIPE_EVENTS = (
+    st.SUBSCRIPTION_CREATED,
+    st.SUBSCRIPTION_UPDATED,
+    st.SUBSCRIPTION_DELETED,
+    st.INVOICE_PAID,
+    st.INVOICE_PAYMENT_SUCCEEDED,
+)
 LEMONSQUEEZY_EVENTS = (
     ls.CREATED,
     ls.UPDATED,
@@ -72,12 +78,14 @@ def simulate(
     now: datetime,
     user_id: str | None = None,
     amount: float = 29.0,
+    live: bool = True,
 ) -> SimulatedDelivery:
     """A realistic delivery of ``event_name``, signed with ``secret`` when one is given.
 
     ``--to`` is the tier a subscription enters (created, updated, resumed); ``--from`` the tier it
     is in when it ends, pauses or is cancelled (and the old tier of a Stripe update). Payments use
-    ``amount`` (major units) and whichever tier is given. Raises InputError for an event this cannot
+    ``amount`` (major units) and whichever tier is given. ``live`` False makes a test-mode event
+    (Stripe ``livemode: false``, LemonSqueezy ``test_mode: true``). Raises InputError for an event this cannot
     simulate or a tier the tier map has no id for.
     """
     known = STRIPE_EVENTS if check_provider(provider) == STRIPE else LEMONSQUEEZY_EVENTS
@@ -91,17 +99,32 @@ def simulate(
     ids = _Ids(provider, email, event_name, from_tier, to_tier, now)
     if provider == STRIPE:
         payload = _stripe(event_name, tier, from_tier, tiers, ids, email, user_id, amount, now)
+        _set_mode(payload, "livemode", live)
         body = json.dumps(payload, indent=2).encode()  # Stripe sends pretty-printed JSON
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0"}
         if secret:
             headers[STRIPE_HEADER] = sign_stripe(body, secret, int(now.timestamp()))
     else:
         payload = _lemonsqueezy(event_name, tier, tiers, ids, email, user_id, amount, now)
+        _set_mode(payload, "test_mode", not live)
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-Event-Name": event_name}
         if secret:
             headers[LEMONSQUEEZY_HEADER] = sign_lemonsqueezy(body, secret)
     return SimulatedDelivery(provider, event_name, body, headers)
+
+
+def _set_mode(node: object, key: str, value: bool) -> None:
+    """Set every ``key`` (livemode / test_mode) in the payload: the event's and its objects' agree."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                node[k] = value
+            else:
+                _set_mode(v, key, value)
+    elif isinstance(node, list):
+        for item in node:
+            _set_mode(item, key, value)
 
 
 def _tier_for(event_name: str, from_tier: str | None, to_tier: str | None) -> str | None:
@@ -182,7 +205,7 @@ def _stripe(
     customer, sub_id = ids.stripe("cus", True, 15), ids.stripe("sub", True)
     metadata = {"email": email} | ({"user_id": user_id} if user_id else {})
     previous: dict[str, Any] | None = None
-    if event_name == st.INVOICE_PAID:
+    if event_name in st.PAYMENTS:
         price = _stripe_price(_key_for(tiers, tier, STRIPE), ids, cents, t) if tier else None
         obj = _stripe_invoice(ids, customer, sub_id, email, price, cents, metadata, t)
     else:

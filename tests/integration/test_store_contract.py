@@ -19,7 +19,7 @@ from mautic_ctl.events import Event, EventKind
 from mautic_ctl.store import billing, db
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.schema import MIGRATIONS
-from mautic_ctl.webhooks.state import SubscriptionRecord
+from mautic_ctl.webhooks.state import Link, SubscriptionRecord
 from tests.integration.test_store_queue import _fill_finished  # the same 10^n finished rows
 
 T0 = 1_800_000_000.0
@@ -141,21 +141,50 @@ def test_a_url_folded_by_a_path_still_connects(pg_url):
 
 
 def test_billing_memory_remembers_customers_and_subscriptions(conn):
-    """Customer -> user links and subscription snapshots upsert and read back; email lookup ignores case."""
+    """Customer links and subscription snapshots upsert and read back; email lookup ignores case."""
     state = billing.SqliteBillingState(conn)
     with db.write(conn):
-        state.remember_customer("stripe", "cus_1", "u1")
-        state.remember_customer("stripe", "cus_1", "u2")  # a re-link replaces the old user
+        state.remember_link("stripe", "customer", "cus_1", user_id=None, email="a@example.com", via=None)
+        state.remember_link("stripe", "customer", "cus_1", user_id="u1", email=None, via="remembered")
+        state.remember_link("stripe", "customer", "cus_1", user_id="u2", email=None, via="checkout")  # re-link
         state.remember_subscription("stripe", "sub_1", SubscriptionRecord("price_pro", "pro", "active", AT))
-        state.remember_subscription("stripe", "sub_1", SubscriptionRecord("price_ent", "enterprise", "active", AT))
-    assert state.user_for_customer("stripe", "cus_1") == "u2"
-    assert state.user_for_customer("lemonsqueezy", "cus_1") is None
-    assert state.subscription("stripe", "sub_1") == SubscriptionRecord("price_ent", "enterprise", "active", AT)
+        state.remember_subscription(
+            "stripe", "sub_1", SubscriptionRecord("price_ent", "enterprise", "active", AT, 7, "evt_9")
+        )
+    assert state.link("stripe", "customer", "cus_1") == Link("u2", "a@example.com", "checkout")
+    assert state.link("lemonsqueezy", "customer", "cus_1") is None
+    assert state.subscription("stripe", "sub_1") == SubscriptionRecord(
+        "price_ent", "enterprise", "active", AT, 7, "evt_9"
+    )
     assert state.subscription("stripe", "sub_2") is None
     q.enqueue(conn, event("u7", email="Ada@Example.com", tier="pro"), T0)
     assert state.user_for_email("ada@example.COM") == "u7"
     assert state.known_tier("u7") == "pro"
+    assert state.known_email("u7") == "Ada@Example.com"
     assert state.user_for_email("nobody@example.com") is None
+
+
+def test_waiting_deliveries_are_woken_settled_and_expired(conn):
+    """Waiting deliveries list per provider, settle to a new outcome, and expire by receipt time."""
+    with db.write(conn):
+        for key, at, customer in (("evt_w1", T0, "cus_1"), ("evt_w2", T0 + 100, "cus_2")):
+            billing.insert_delivery(conn, provider="stripe", key=key, event_type="customer.subscription.updated",
+                                    outcome="waiting", reason="no user yet", event_pk=None, received_at=at,
+                                    body=b'{"id": "%s"}' % key.encode(), customer_id=customer)  # fmt: skip
+    assert [d["delivery_id"] for d in billing.waiting_deliveries(conn, "stripe", None)] == ["evt_w1", "evt_w2"]
+    assert [d["delivery_id"] for d in billing.waiting_deliveries(conn, "stripe", "cus_2")] == ["evt_w2"]
+    assert billing.waiting_deliveries(conn, "lemonsqueezy", None) == []
+    assert [d["reason"] for d in billing.expired_waiting(conn, T0 + 50)] == ["no user yet"]
+    first = billing.get_delivery(conn, "evt_w1")
+    with db.write(conn):
+        billing.settle_delivery(conn, first["id"], outcome="superseded", reason="older", event_pk=None,
+                                superseded_by="evt_w2")  # fmt: skip
+    again = billing.get_delivery(conn, str(first["id"]))
+    assert (again["outcome"], again["superseded_by"], bytes(again["body"])) == (
+        "superseded",
+        "evt_w2",
+        b'{"id": "evt_w1"}',
+    )
 
 
 def test_deliveries_are_recorded_once_and_listed_by_outcome(conn):

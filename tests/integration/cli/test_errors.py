@@ -111,7 +111,9 @@ def test_webhook_list_with_an_unknown_outcome_is_exit_2(cli):
     res = cli("webhook", "list", "--outcome", "weird")
     assert res.code == 2
     line = res.stderr.strip()
-    assert line.startswith("error: unknown outcome 'weird'; use one of: recorded, duplicate, ignored, dead")
+    assert line.startswith(
+        "error: unknown outcome 'weird'; use one of: recorded, duplicate, ignored, superseded, waiting, dead"
+    )
     assert len(res.stderr.splitlines()) == 1
 
 

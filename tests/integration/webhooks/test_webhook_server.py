@@ -173,8 +173,8 @@ def test_recorder_failure_is_503_and_retry_succeeds(recorder):
     assert retried.status_code == 200 and retried.json()["status"] == "recorded"
 
 
-def test_ignored_and_dead_deliveries_are_acknowledged(recorder):
-    """Recorded as ignored or dead is still stored: answered 200 with that status (no endless retries)."""
+def test_ignored_and_waiting_deliveries_are_acknowledged(recorder):
+    """Recorded as ignored or waiting is still stored: answered 200 with that status (no endless retries)."""
     ls = LEMONSQUEEZY
     unknown = simulate(
         "lemonsqueezy",
@@ -190,9 +190,9 @@ def test_ignored_and_dead_deliveries_are_acknowledged(recorder):
     payload["meta"]["event_name"] = "order_refunded"
     body = json.dumps(payload).encode()
     ignored = ("/webhooks/lemonsqueezy", body, {"X-Signature": sign_lemonsqueezy(body, ls.secret)})
-    dead = ("/webhooks/lemonsqueezy", unknown.body, unknown.headers)
-    responses = send(make_app(recorder), [ignored, dead])
-    assert [(r.status_code, r.json()["status"]) for r in responses] == [(200, "ignored"), (200, "dead")]
+    waiting = ("/webhooks/lemonsqueezy", unknown.body, unknown.headers)
+    responses = send(make_app(recorder), [ignored, waiting])
+    assert [(r.status_code, r.json()["status"]) for r in responses] == [(200, "ignored"), (200, "waiting")]
     assert "no product user" in responses[1].json()["reason"]
 
 

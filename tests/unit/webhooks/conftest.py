@@ -47,12 +47,13 @@ def vocab() -> Vocabulary:
 
 @pytest.fixture
 def stripe_cfg() -> ProviderConfig:
-    return ProviderConfig(secret="whsec_test_5f1c2d3e4a", tiers=STRIPE_TIERS)
+    # The fixtures are test-mode events (livemode false), as Stripe's test mode sends them.
+    return ProviderConfig(secret="whsec_test_5f1c2d3e4a", tiers=STRIPE_TIERS, accept_test_mode=True)
 
 
 @pytest.fixture
 def ls_cfg() -> ProviderConfig:
-    return ProviderConfig(secret="ls-signing-secret-7b9", tiers=LEMONSQUEEZY_TIERS)
+    return ProviderConfig(secret="ls-signing-secret-7b9", tiers=LEMONSQUEEZY_TIERS, accept_test_mode=True)
 
 
 @pytest.fixture

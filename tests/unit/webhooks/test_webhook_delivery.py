@@ -158,7 +158,7 @@ def _check(provider, payload, raw, stripe_cfg, ls_cfg, vocab, now):
     except InputError:
         return
     assert isinstance(result, Normalised)
-    assert result.outcome in ("event", "ignored", "dead")
+    assert result.outcome in ("event", "ignored", "superseded", "waiting", "dead")
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

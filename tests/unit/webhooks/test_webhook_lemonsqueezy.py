@@ -80,12 +80,12 @@ def test_created_email_only_finds_known_user(run, state):
     assert (event.user_id, event.kind, event.tier) == ("u_by_email", EventKind.PLAN_CHANGE, "basic")
 
 
-def test_created_email_only_unknown_user_is_dead(run, state):
-    """Email only, and no product user has it: dead with a reason (never dropped)."""
+def test_created_email_only_unknown_user_waits(run, state):
+    """Email only, and no product user has it: it waits for a link, with the reason (never dropped)."""
     result = run("subscription_created_email_only")
-    assert result.outcome == "dead"
-    assert "no product user has the email grace@example.com" in result.dead
-    assert "custom_data.user_id" in result.dead
+    assert result.outcome == "waiting"
+    assert "no product user has the email grace@example.com" in result.waiting
+    assert "custom_data.user_id" in result.waiting
     assert state.subscriptions == {}
 
 
@@ -98,7 +98,7 @@ def test_custom_user_id_wins_over_email(run, state):
 def test_customer_mapping_remembered_and_used(run, state, load):
     """The customer -> user mapping learnt from one delivery finds the user of a later one."""
     run("subscription_created")
-    assert state.user_for_customer("lemonsqueezy", "2789345") == "u_2001"
+    assert state.link("lemonsqueezy", "customer", "2789345").user_id == "u_2001"
     payload = fixture(load, "subscription_payment_success")
     del payload["meta"]["custom_data"]
     payload["data"]["attributes"]["user_email"] = "changed@example.com"
@@ -156,11 +156,11 @@ def test_updated_status_past_due_is_status_sync(run, state, load):
     assert (event.kind, event.fields) == (EventKind.SYNC_CONTACT, {"subscription_status": "past_due"})
 
 
-def test_stale_delivery_is_ignored_and_not_remembered(run, state):
-    """A delivery older than the remembered state cannot say what changed: ignored, memory kept."""
+def test_stale_delivery_is_superseded_and_not_remembered(run, state):
+    """A delivery older than the remembered snapshot is superseded by it, memory kept."""
     remember(state, "301111", "basic", "active", at="2025-02-01T00:00:00Z")
     result = run("subscription_updated")
-    assert result.outcome == "ignored" and "older" in result.ignored
+    assert result.outcome == "superseded" and "older" in result.superseded
     assert state.subscription("lemonsqueezy", SUB).variant == "301111"
 
 

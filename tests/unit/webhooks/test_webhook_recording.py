@@ -23,6 +23,7 @@ def delivery(load, provider, name, now):
 
 def test_records_event_then_recognises_duplicate(recorder, load, now):
     """The first delivery is recorded; the identical redelivery is a duplicate with the same event id."""
+    recorder.state.add_user("u_1001", email="ada@example.com", tier="pro")
     first = recorder.record(delivery(load, "stripe", "customer.subscription.deleted", now))
     again = recorder.record(delivery(load, "stripe", "customer.subscription.deleted", now))
     assert (first.status, again.status) == (RecordStatus.RECORDED, RecordStatus.DUPLICATE)
@@ -38,14 +39,14 @@ def test_duplicate_does_not_touch_state(recorder, load, now):
     assert recorder.state.subscriptions == {}
 
 
-def test_ignored_and_dead_are_recorded_with_reasons(recorder, load, now):
-    """Ignored and dead deliveries are stored (and deduplicated) with their reasons."""
+def test_ignored_and_waiting_are_recorded_with_reasons(recorder, load, now):
+    """Ignored and waiting deliveries are stored (and deduplicated) with their reasons."""
     ignored = recorder.record(delivery(load, "stripe", "customer.created", now))
-    dead = recorder.record(delivery(load, "lemonsqueezy", "subscription_created_email_only", now))
+    waiting = recorder.record(delivery(load, "lemonsqueezy", "subscription_created_email_only", now))
     assert ignored.status is RecordStatus.IGNORED and "customer.created" in ignored.reason
-    assert dead.status is RecordStatus.DEAD and dead.delivery_id in recorder.dead()
+    assert waiting.status is RecordStatus.WAITING and "no product user" in waiting.reason
     redelivered = recorder.record(delivery(load, "lemonsqueezy", "subscription_created_email_only", now))
-    assert redelivered.status is RecordStatus.DUPLICATE and redelivered.reason == dead.reason
+    assert redelivered.status is RecordStatus.DUPLICATE and redelivered.reason == waiting.reason
 
 
 def test_not_a_webhook_raises_input_error(recorder, now):

@@ -77,25 +77,11 @@ def test_created_for_unknown_user_with_email_is_signup(run, load):
     assert (event.first_name, event.last_name) == ("Ada", "Lovelace")
 
 
-def test_created_for_unknown_user_without_email_is_plan_change_without_from(run):
-    """No email to create a contact with: a plan change into the tier, old tier unknown."""
-    event = run("customer.subscription.created").event
-    assert (event.kind, event.tier, event.from_tier) == (EventKind.PLAN_CHANGE, "basic", None)
-
-
 def test_created_for_cancelled_user_carries_from_cancelled(run, state):
     """A churned user subscribing again: from "cancelled", which the rules treat as reactivation."""
     state.add_user("u_1001", tier=CANCELLED)
     event = run("customer.subscription.created").event
     assert (event.tier, event.from_tier) == ("basic", CANCELLED)
-
-
-def test_created_incomplete_is_ignored(run, load):
-    """A subscription whose first payment is not confirmed yet changes no tier."""
-    payload = fixture(load, "customer.subscription.created")
-    payload["data"]["object"]["status"] = "incomplete"
-    result = run(payload)
-    assert result.outcome == "ignored" and "first payment" in result.ignored
 
 
 def test_created_trialing_status_is_written(run, state, load):
@@ -107,54 +93,6 @@ def test_created_trialing_status_is_written(run, state, load):
 
 
 # --- who -------------------------------------------------------------------------------------------
-
-
-def test_user_found_by_email_before_customer_mapping_and_metadata(run, state, load):
-    """A known user with the payload's email wins over the customer mapping and metadata.user_id."""
-    state.add_user("u_by_email", email="ada@example.com", tier="free")
-    state.remember_customer("stripe", "cus_QXvCl1pZ8mNs2b", "u_by_customer")
-    payload = fixture(load, "customer.subscription.created")
-    payload["data"]["object"]["customer"] = {"id": "cus_QXvCl1pZ8mNs2b", "email": "ADA@example.com"}
-    assert run(payload).event.user_id == "u_by_email"
-
-
-def test_user_found_by_customer_mapping_before_metadata(run, state):
-    """Without a known email, the remembered customer -> user mapping wins over metadata.user_id."""
-    state.remember_customer("stripe", "cus_QXvCl1pZ8mNs2b", "u_by_customer")
-    assert run("customer.subscription.created").event.user_id == "u_by_customer"
-
-
-def test_customer_mapping_is_remembered(run, state):
-    """Resolving a user through metadata.user_id remembers customer -> user for later events."""
-    run("customer.subscription.created")
-    assert state.user_for_customer("stripe", "cus_QXvCl1pZ8mNs2b") == "u_1001"
-
-
-def test_no_user_found_is_dead_with_reason(run, load, state):
-    """No email, no mapping, no metadata.user_id: recorded as dead with the reason, never dropped."""
-    payload = fixture(load, "customer.subscription.created")
-    payload["data"]["object"]["metadata"] = {}
-    result = run(payload)
-    assert result.outcome == "dead"
-    assert "no product user found for Stripe customer cus_QXvCl1pZ8mNs2b" in result.dead
-    assert "metadata.user_id" in result.dead
-    assert result.delivery_id == "evt_1PgX21LkdIwHu7ixCreated01"
-    assert state.customers == {}
-
-
-def test_unknown_email_is_named_in_the_dead_reason(run, load):
-    """When the payload has an email no user has, the reason says so."""
-    payload = fixture(load, "customer.subscription.created")
-    payload["data"]["object"]["metadata"] = {"email": "nobody@example.com"}
-    assert "no product user has the email nobody@example.com" in run(payload).dead
-
-
-def test_invalid_user_id_in_metadata_is_dead_not_crash(run, load):
-    """A metadata.user_id our validator refuses makes the delivery dead with the validator's reason."""
-    payload = fixture(load, "customer.subscription.created")
-    payload["data"]["object"]["metadata"] = {"user_id": "has spaces"}
-    result = run(payload)
-    assert result.outcome == "dead"
 
 
 # --- tier mapping -----------------------------------------------------------------------------------
@@ -170,13 +108,6 @@ def test_tier_by_product_id(run, state):
     """The enterprise price is mapped only through its product id."""
     state.add_user("u_1001", tier="pro")
     assert run("customer.subscription.updated.legacy_plan").event.tier == "enterprise"
-
-
-def test_price_id_wins_over_lookup_key_and_product(run, state):
-    """When several keys of one price are mapped, the price id decides."""
-    state.add_user("u_1001", tier="free")
-    cfg = ProviderConfig("s", {"price_1PgX0aLkdIwHu7ixProMonth": "enterprise", "pro_monthly": "pro"})
-    assert run("customer.subscription.updated.upgrade", cfg=cfg).event.tier == "enterprise"
 
 
 def test_highest_mapped_tier_of_several_items_wins(run, load, state):
@@ -203,38 +134,7 @@ def test_unknown_price_is_dead_naming_the_id_and_config_key(run, load):
     assert "[stripe.tiers]" in result.dead
 
 
-def test_tier_outside_the_vocabulary_is_dead(run, state):
-    """A tier map value that is not a configured tier makes the event invalid: dead with the reason."""
-    state.add_user("u_1001", tier="free")
-    cfg = ProviderConfig("s", {"price_1PgWzZLkdIwHu7ixBasicMo": "platinum"})
-    result = run("customer.subscription.created", cfg=cfg)
-    assert result.outcome == "dead" and "unknown tier 'platinum'" in result.dead
-
-
 # --- subscription updated --------------------------------------------------------------------------
-
-
-def test_updated_old_plan_from_previous_items(run):
-    """previous_attributes.items.data[].price gives the old tier: basic -> pro."""
-    event = run("customer.subscription.updated.upgrade").event
-    assert (event.kind, event.from_tier, event.tier) == (EventKind.PLAN_CHANGE, "basic", "pro")
-    assert event.occurred_at == datetime(2025, 1, 1, 11, 0, tzinfo=UTC)
-
-
-def test_updated_old_plan_from_legacy_plan(run):
-    """previous_attributes.plan (legacy) gives the old tier: basic -> enterprise."""
-    event = run("customer.subscription.updated.legacy_plan").event
-    assert (event.kind, event.from_tier, event.tier) == (EventKind.PLAN_CHANGE, "basic", "enterprise")
-
-
-def test_updated_downgrade_is_a_plan_change_too(run, load):
-    """pro -> basic is a plan change from pro to basic; the rules call it a downgrade."""
-    payload = fixture(load, "customer.subscription.updated.upgrade")
-    obj, prev = payload["data"]["object"], payload["data"]["previous_attributes"]
-    obj["items"], prev["items"] = prev["items"], obj["items"]
-    obj["plan"], prev["plan"] = prev["plan"], obj["plan"]
-    event = run(payload).event
-    assert (event.from_tier, event.tier) == ("pro", "basic")
 
 
 def test_updated_unmapped_old_price_falls_back_to_known_tier(run, load, state):
@@ -244,67 +144,6 @@ def test_updated_unmapped_old_price_falls_back_to_known_tier(run, load, state):
     payload["data"]["previous_attributes"] = {"plan": {"id": "price_legacy_unknown", "product": "prod_gone"}}
     event = run(payload).event
     assert (event.from_tier, event.tier) == ("free", "pro")
-
-
-def test_updated_same_tier_price_change_is_ignored(run, load):
-    """Switching between two prices of the same tier (monthly -> yearly pro) changes nothing tracked."""
-    payload = fixture(load, "customer.subscription.updated.upgrade")
-    old = payload["data"]["previous_attributes"]["items"]["data"][0]["price"]
-    old.update(id="price_pro_yearly", lookup_key="pro_monthly")
-    result = run(payload)
-    assert result.outcome == "ignored" and "changed nothing" in result.ignored
-
-
-def test_updated_past_due_is_status_sync(run):
-    """active -> past_due only updates subscription_status (no plan change, no churn)."""
-    event = run("customer.subscription.updated.past_due").event
-    assert (event.kind, event.user_id, event.fields) == (
-        EventKind.SYNC_CONTACT,
-        "u_1001",
-        {"subscription_status": "past_due"},
-    )
-
-
-@pytest.mark.parametrize(("old", "new", "field"), [("past_due", "active", "active"), ("active", "unpaid", "unpaid")])
-def test_updated_other_status_changes(run, load, old, new, field):
-    """Any status change (recovery, unpaid) is a subscription_status sync."""
-    payload = fixture(load, "customer.subscription.updated.past_due")
-    payload["data"]["object"]["status"] = new
-    payload["data"]["previous_attributes"]["status"] = old
-    assert run(payload).event.fields == {"subscription_status": field}
-
-
-def test_updated_cancel_at_period_end_is_scheduled_not_churn(run):
-    """cancel_at_period_end turning true: subscription_status "cancel_scheduled", not a plan change."""
-    event = run("customer.subscription.updated.cancel_at_period_end").event
-    assert event.kind is EventKind.SYNC_CONTACT
-    assert event.fields == {"subscription_status": "cancel_scheduled"}
-    assert event.tier is None
-
-
-def test_updated_cancel_at_period_end_undone_back_to_active(run, load):
-    """Undoing a scheduled cancellation sets subscription_status back to active."""
-    payload = fixture(load, "customer.subscription.updated.cancel_at_period_end")
-    obj, prev = payload["data"]["object"], payload["data"]["previous_attributes"]
-    obj.update(cancel_at=None, cancel_at_period_end=False, canceled_at=None)
-    prev.update(cancel_at=1738310400, cancel_at_period_end=True, canceled_at=1735812000)
-    assert run(payload).event.fields == {"subscription_status": "active"}
-
-
-def test_updated_cancel_at_set_without_period_end_flag_is_scheduled(run, load):
-    """A cancellation scheduled by `cancel_at` (newer API) is also cancel_scheduled."""
-    payload = fixture(load, "customer.subscription.updated.cancel_at_period_end")
-    payload["data"]["object"]["cancel_at_period_end"] = False
-    payload["data"]["previous_attributes"] = {"cancel_at": None}
-    assert run(payload).event.fields == {"subscription_status": "cancel_scheduled"}
-
-
-def test_updated_renewal_only_is_ignored(run, load):
-    """A renewal (only the period dates change) is acknowledged and ignored."""
-    payload = fixture(load, "customer.subscription.updated.past_due")
-    payload["data"]["object"]["status"] = "active"
-    payload["data"]["previous_attributes"] = {"current_period_end": 1, "current_period_start": 0}
-    assert run(payload).outcome == "ignored"
 
 
 def test_updated_from_incomplete_to_active_enters_the_tier(run, load, state):
@@ -317,37 +156,7 @@ def test_updated_from_incomplete_to_active_enters_the_tier(run, load, state):
     assert (event.kind, event.from_tier, event.tier) == (EventKind.PLAN_CHANGE, "free", "pro")
 
 
-def test_updated_to_canceled_is_cancellation(run, load):
-    """An update whose status became canceled is the churn (also announced by .deleted)."""
-    payload = fixture(load, "customer.subscription.updated.past_due")
-    payload["data"]["object"]["status"] = "canceled"
-    event = run(payload).event
-    assert (event.kind, event.tier, event.from_tier) == (EventKind.PLAN_CHANGE, CANCELLED, "pro")
-
-
-def test_status_sync_without_status_field_configured_is_ignored(run, vocab):
-    """If subscription_status is not a configured field, a status-only change has nothing to write."""
-    narrow = Vocabulary(tiers=vocab.tiers, fields={})
-    result = run("customer.subscription.updated.past_due", vocab_=narrow)
-    assert result.outcome == "ignored" and "subscription_status field is not configured" in result.ignored
-
-
-def test_plan_change_without_status_field_configured_still_recorded(run, vocab):
-    """Without the status field, a plan change is recorded without fields."""
-    narrow = Vocabulary(tiers=vocab.tiers, fields={})
-    event = run("customer.subscription.updated.upgrade", vocab_=narrow).event
-    assert event.tier == "pro" and event.fields == {}
-
-
 # --- subscription deleted / invoice paid / others ----------------------------------------------------
-
-
-def test_deleted_is_cancellation(run):
-    """subscription.deleted: plan_change to "cancelled" from the subscription's tier."""
-    event = run("customer.subscription.deleted").event
-    assert (event.kind, event.tier, event.from_tier) == (EventKind.PLAN_CHANGE, CANCELLED, "pro")
-    assert event.fields == {"subscription_status": "cancelled"}
-    assert event.event_id == "evt_1Ph07gLkdIwHu7ixDeleted001"
 
 
 def test_deleted_incomplete_expired_is_ignored(run, load):
@@ -355,19 +164,6 @@ def test_deleted_incomplete_expired_is_ignored(run, load):
     payload = fixture(load, "customer.subscription.deleted")
     payload["data"]["object"]["status"] = "incomplete_expired"
     assert run(payload).outcome == "ignored"
-
-
-def test_invoice_paid_is_payment_in_major_units(run, state):
-    """invoice.paid: a payment of amount_paid / 100, found by the invoice's customer_email."""
-    state.add_user("u_1001", email="ada@example.com")
-    event = run("invoice.paid").event
-    assert (event.kind, event.user_id, event.amount, event.email) == (
-        EventKind.PAYMENT,
-        "u_1001",
-        49.0,
-        "ada@example.com",
-    )
-    assert event.event_id == "evt_1PgX22LkdIwHu7ixInvoice01"
 
 
 def test_invoice_paid_user_from_subscription_details_metadata(run):
@@ -426,3 +222,260 @@ def test_invoice_paid_absurd_amount_is_dead_not_crash(run, load):
     payload = fixture(load, "invoice.paid")
     payload["data"]["object"]["amount_paid"] = 10**400
     assert "amount_paid" in run(payload).dead
+
+
+# --- who (see also test_webhook_identity) ------------------------------------------------------------
+
+
+def test_created_for_unknown_user_without_email_waits(run):
+    """metadata.user_id of a user nobody knows, and no email to create the contact with: it waits."""
+    result = run("customer.subscription.created")
+    assert result.outcome == "waiting" and "no email is known" in result.waiting
+
+
+def test_created_incomplete_is_ignored(run, load, state):
+    """A subscription whose first payment is not confirmed yet changes no tier."""
+    state.add_user("u_1001", email="ada@example.com", tier="free")
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["status"] = "incomplete"
+    result = run(payload)
+    assert result.outcome == "ignored" and "first payment" in result.ignored
+
+
+def test_metadata_user_id_wins_over_email_and_customer_link(run, state, load):
+    """Explicit metadata.user_id beats a remembered customer link and a user known by the email."""
+    state.add_user("u_by_email", email="ada@example.com", tier="free")
+    state.add_user("u_1001", email="u1001@example.com", tier="free")
+    state.remember_link(
+        "stripe", "customer", "cus_QXvCl1pZ8mNs2b", user_id="u_by_customer", email=None, via="remembered"
+    )
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["customer"] = {"id": "cus_QXvCl1pZ8mNs2b", "email": "ADA@example.com"}
+    assert run(payload).event.user_id == "u_1001"
+
+
+def test_customer_link_wins_over_email(run, state, load):
+    """Without an explicit id, the remembered customer link wins over a user known by the email."""
+    state.add_user("u_by_email", email="ada@example.com", tier="free")
+    state.add_user("u_by_customer", email="c@example.com", tier="free")
+    state.remember_link(
+        "stripe", "customer", "cus_QXvCl1pZ8mNs2b", user_id="u_by_customer", email=None, via="remembered"
+    )
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["metadata"] = {}
+    payload["data"]["object"]["customer"] = {"id": "cus_QXvCl1pZ8mNs2b", "email": "ada@example.com"}
+    assert run(payload).event.user_id == "u_by_customer"
+
+
+def test_customer_and_subscription_links_are_remembered(run, state):
+    """Resolving a user through metadata.user_id remembers customer and subscription -> user."""
+    state.add_user("u_1001", email="ada@example.com", tier="free")
+    run("customer.subscription.created")
+    assert state.link("stripe", "customer", "cus_QXvCl1pZ8mNs2b").user_id == "u_1001"
+    assert state.link("stripe", "subscription", "sub_1PgX1zLkdIwHu7ixQ8bM0xYz").user_id == "u_1001"
+
+
+def test_no_user_found_waits_with_reason(run, load, state):
+    """No email, no link, no metadata.user_id: waiting with the reason, never dropped."""
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["metadata"] = {}
+    result = run(payload)
+    assert result.outcome == "waiting"
+    assert "no product user is linked to Stripe customer cus_QXvCl1pZ8mNs2b" in result.waiting
+    assert "metadata.user_id" in result.waiting and "checkout.session.completed" in result.waiting
+    assert state.links == {} and state.subscriptions == {}
+
+
+def test_unknown_email_is_named_in_the_waiting_reason(run, load):
+    """When the payload has an email no user has, the reason says so."""
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["metadata"] = {"email": "nobody@example.com"}
+    assert "no product user has the email nobody@example.com" in run(payload).waiting
+
+
+def test_invalid_user_id_in_metadata_is_not_an_id(run, load):
+    """A metadata.user_id our validator refuses is no id at all: the delivery waits, no crash."""
+    payload = fixture(load, "customer.subscription.created")
+    payload["data"]["object"]["metadata"] = {"user_id": "has spaces"}
+    assert run(payload).outcome == "waiting"
+
+
+def test_price_id_wins_over_lookup_key_and_product(run, state):
+    """When several keys of one price are mapped, the price id decides."""
+    state.add_user("u_1001", email="ada@example.com", tier="free")
+    cfg = ProviderConfig(
+        "s", {"price_1PgX0aLkdIwHu7ixProMonth": "enterprise", "pro_monthly": "pro"}, accept_test_mode=True
+    )
+    assert run("customer.subscription.updated.upgrade", cfg=cfg).event.tier == "enterprise"
+
+
+def test_tier_outside_the_vocabulary_is_dead(run, state):
+    """A tier map value that is not a configured tier makes the event invalid: dead with the reason."""
+    state.add_user("u_1001", email="ada@example.com", tier="free")
+    cfg = ProviderConfig("s", {"price_1PgWzZLkdIwHu7ixBasicMo": "platinum"}, accept_test_mode=True)
+    result = run("customer.subscription.created", cfg=cfg)
+    assert result.outcome == "dead" and "unknown tier 'platinum'" in result.dead
+
+
+# --- subscription updated: a snapshot ----------------------------------------------------------------
+
+
+@pytest.fixture
+def known(state):
+    state.add_user("u_1001", email="ada@example.com", tier="basic")
+    return state
+
+
+def test_updated_names_the_old_plan_from_previous_items(run, known):
+    """previous_attributes.items.data[].price names where it came from: basic -> pro."""
+    event = run("customer.subscription.updated.upgrade").event
+    assert (event.kind, event.from_tier, event.tier) == (EventKind.PLAN_CHANGE, "basic", "pro")
+    assert event.occurred_at == datetime(2025, 1, 1, 11, 0, tzinfo=UTC)
+
+
+def test_updated_names_the_old_plan_from_legacy_plan(run, known):
+    """previous_attributes.plan (legacy) names the old tier: basic -> enterprise."""
+    event = run("customer.subscription.updated.legacy_plan").event
+    assert (event.kind, event.from_tier, event.tier) == (EventKind.PLAN_CHANGE, "basic", "enterprise")
+
+
+def test_updated_downgrade_is_a_plan_change_too(run, load, known):
+    """pro -> basic is a plan change from pro to basic; the rules call it a downgrade."""
+    payload = fixture(load, "customer.subscription.updated.upgrade")
+    obj, prev = payload["data"]["object"], payload["data"]["previous_attributes"]
+    obj["items"], prev["items"] = prev["items"], obj["items"]
+    obj["plan"], prev["plan"] = prev["plan"], obj["plan"]
+    event = run(payload).event
+    assert (event.from_tier, event.tier) == ("pro", "basic")
+
+
+def test_updated_tier_comes_from_current_items_without_a_plan_diff(run, load, known):
+    """Problem 4: an update naming an enterprise price with no plan in previous_attributes is enterprise."""
+    payload = fixture(load, "customer.subscription.updated.legacy_plan")
+    payload["data"]["previous_attributes"] = {"metadata": {"seats": "3"}}
+    event = run(payload).event
+    assert (event.kind, event.tier) == (EventKind.PLAN_CHANGE, "enterprise")
+
+
+def test_updated_status_only_writes_the_status_with_the_snapshot_tier(run, known):
+    """active -> past_due: the snapshot's tier (pro) and status past_due; the rules change only the field."""
+    event = run("customer.subscription.updated.past_due").event
+    assert (event.kind, event.user_id, event.tier) == (EventKind.PLAN_CHANGE, "u_1001", "pro")
+    assert event.fields == {"subscription_status": "past_due"}
+
+
+@pytest.mark.parametrize(("new", "field"), [("active", "active"), ("unpaid", "unpaid"), ("trialing", "trialing")])
+def test_updated_status_is_read_from_the_snapshot(run, load, known, new, field):
+    """Whatever the status is now (recovery, unpaid, trial) is what subscription_status becomes."""
+    payload = fixture(load, "customer.subscription.updated.past_due")
+    payload["data"]["object"]["status"] = new
+    assert run(payload).event.fields == {"subscription_status": field}
+
+
+def test_updated_cancel_at_period_end_is_scheduled_not_churn(run, known):
+    """cancel_at_period_end true: subscription_status "cancel_scheduled", the tier stays."""
+    event = run("customer.subscription.updated.cancel_at_period_end").event
+    assert event.kind is EventKind.PLAN_CHANGE and event.tier != CANCELLED
+    assert event.fields == {"subscription_status": "cancel_scheduled"}
+
+
+def test_updated_cancel_at_period_end_undone_back_to_active(run, load, known):
+    """Undoing a scheduled cancellation sets subscription_status back to active."""
+    payload = fixture(load, "customer.subscription.updated.cancel_at_period_end")
+    obj, prev = payload["data"]["object"], payload["data"]["previous_attributes"]
+    obj.update(cancel_at=None, cancel_at_period_end=False, canceled_at=None)
+    prev.update(cancel_at=1738310400, cancel_at_period_end=True, canceled_at=1735812000)
+    assert run(payload).event.fields == {"subscription_status": "active"}
+
+
+def test_updated_cancel_at_set_without_period_end_flag_is_scheduled(run, load, known):
+    """A cancellation scheduled by `cancel_at` (newer API) is also cancel_scheduled."""
+    payload = fixture(load, "customer.subscription.updated.cancel_at_period_end")
+    payload["data"]["object"]["cancel_at_period_end"] = False
+    payload["data"]["previous_attributes"] = {"cancel_at": None}
+    assert run(payload).event.fields == {"subscription_status": "cancel_scheduled"}
+
+
+def test_updated_pause_collection_is_paused(run, load, known):
+    """pause_collection set on an active subscription: subscription_status "paused"."""
+    payload = fixture(load, "customer.subscription.updated.past_due")
+    payload["data"]["object"].update(status="active", pause_collection={"behavior": "void", "resumes_at": None})
+    assert run(payload).event.fields == {"subscription_status": "paused"}
+
+
+def test_updated_renewal_after_a_snapshot_is_ignored(run, load, known):
+    """A renewal (only the period dates change) after a recorded snapshot changes nothing tracked."""
+    first = fixture(load, "customer.subscription.updated.past_due")
+    first["data"]["object"]["status"] = "active"
+    assert run(first).outcome == "event"
+    renewal = copy.deepcopy(first)
+    renewal["id"], renewal["created"] = "evt_1PgRenewal000000000001", first["created"] + 2_592_000
+    renewal["data"]["object"]["current_period_start"] += 2_592_000
+    renewal["data"]["previous_attributes"] = {"current_period_end": 1, "current_period_start": 0}
+    result = run(renewal)
+    assert result.outcome == "ignored" and "nothing mautic-ctl tracks changed" in result.ignored
+
+
+def test_updated_same_tier_price_change_after_a_snapshot_is_ignored(run, load, known):
+    """Switching between two prices of the same tier (monthly -> yearly pro) changes nothing tracked."""
+    run("customer.subscription.updated.upgrade")
+    payload = fixture(load, "customer.subscription.updated.upgrade")
+    payload["id"], payload["created"] = "evt_1PgYearly00000000000001", payload["created"] + 60
+    payload["data"]["object"]["items"]["data"][0]["price"].update(id="price_pro_yearly")
+    assert run(payload).outcome == "ignored"
+
+
+def test_updated_to_canceled_is_cancellation(run, load, known):
+    """An update whose status became canceled is the churn (also announced by .deleted)."""
+    payload = fixture(load, "customer.subscription.updated.past_due")
+    payload["data"]["object"]["status"] = "canceled"
+    event = run(payload).event
+    assert (event.kind, event.tier, event.from_tier) == (EventKind.PLAN_CHANGE, CANCELLED, "pro")
+
+
+def test_plan_change_without_status_field_configured_still_recorded(run, vocab, known):
+    """Without the status field, a plan change is recorded without fields."""
+    narrow = Vocabulary(tiers=vocab.tiers, fields={})
+    event = run("customer.subscription.updated.upgrade", vocab_=narrow).event
+    assert event.tier == "pro" and event.fields == {}
+
+
+def test_older_snapshot_is_superseded_naming_the_newer(run, load, known):
+    """Problem 4: updated (T+100, past_due) before created (T): created is superseded by updated."""
+    updated = fixture(load, "customer.subscription.updated.past_due")
+    created = fixture(load, "customer.subscription.created")
+    assert created["created"] < updated["created"]
+    assert run(updated).event.fields == {"subscription_status": "past_due"}
+    result = run(created)
+    assert result.outcome == "superseded" and result.superseded_by == updated["id"]
+
+
+def test_same_second_snapshots_are_ordered_by_the_object_clock(run, load, known):
+    """Two Events in one second: the subscription's own later timestamp (canceled_at) decides."""
+    base = fixture(load, "customer.subscription.updated.past_due")
+    base["data"]["object"]["status"] = "active"
+    cancel = copy.deepcopy(base)
+    cancel["id"] = "evt_1PgSameSecondCancel0001"
+    cancel["data"]["object"].update(cancel_at_period_end=True, canceled_at=base["created"])
+    assert run(cancel).event.fields == {"subscription_status": "cancel_scheduled"}
+    assert run(base).outcome == "superseded"
+
+
+# --- subscription deleted / invoices -----------------------------------------------------------------
+
+
+def test_deleted_is_cancellation(run, known):
+    """subscription.deleted: plan_change to "cancelled" from the subscription's tier."""
+    event = run("customer.subscription.deleted").event
+    assert (event.kind, event.tier, event.from_tier) == (EventKind.PLAN_CHANGE, CANCELLED, "pro")
+    assert event.fields == {"subscription_status": "cancelled"}
+    assert event.event_id == "evt_1Ph07gLkdIwHu7ixDeleted001"
+
+
+def test_invoice_paid_is_payment_in_major_units(run, state):
+    """invoice.paid: a payment of amount_paid / 100, found by the invoice's customer_email; its queue
+    event id is the invoice id, so invoice.payment_succeeded of the same invoice counts once."""
+    state.add_user("u_1001", email="ada@example.com")
+    event = run("invoice.paid").event
+    assert (event.kind, event.user_id, event.amount, event.email) == (EventKind.PAYMENT, "u_1001", 49.0, None)
+    assert event.event_id == "in_1PgX20LkdIwHu7ixa9Kq3TfB"
