@@ -115,6 +115,8 @@ def test_tier_without_segment_is_refused(cli, mautic, monkeypatch):
 
 def test_unconfigured_campaign_warns_or_fails_strict(cli, mautic, monkeypatch, tmp_path):
     """A transition without a campaign is a warning line, an error with --strict; "none" switches it off."""
+    ltv = next(f for f in mautic.state.fields.values() if f.alias == "lifetime_value")
+    ltv.properties = {"scale": "2"}  # money with cents: no other warning for --strict to count
     monkeypatch.delenv("MAUTIC_RETENTION_CAMPAIGN_ID")
     res = ok(cli("verify-config"))
     assert "warning" in res.stderr and "retention" in res.stderr
