@@ -49,6 +49,7 @@ class DashboardOptions:
     probe: Callable[[], dict[str, Any]] | None = None  # on demand: is Mautic reachable, which auth, how fast
     compare_user: Callable[[str, bool], dict[str, Any]] | None = None  # reconcile one user (fix: through the queue)
     experiments: Callable[[], str] | None = None  # the experiments report as a self-contained page
+    retry_delivery: Callable[[str], list[dict[str, Any]]] | None = None  # `webhook retry ID`
 
 
 def create_dashboard_app(options: DashboardOptions) -> Starlette:
@@ -64,6 +65,7 @@ def create_dashboard_app(options: DashboardOptions) -> Starlette:
         Route("/users/{user_id:path}", pages.user),
         Route("/experiments", pages.experiments),
         Route("/deliveries", pages.deliveries),
+        Route("/deliveries/{pk:int}/retry", pages.delivery_retry, methods=["POST"]),
         Route("/mautic", pages.mautic),
         Route("/login", pages.login, methods=["GET", "POST"]),
         Route("/healthz", lambda request: JSONResponse({"status": "ok"})),
@@ -216,7 +218,21 @@ class _Pages:
     def deliveries(self, request: Request) -> Response:
         outcome = request.query_params.get("outcome") or None
         rows = list_deliveries(self.conn, outcome, PAGE)
-        return self.render(request, "deliveries.html", deliveries=rows, outcome=outcome)
+        return self.render(request, "deliveries.html", deliveries=rows, outcome=outcome,
+                           can_retry=self.o.retry_delivery is not None)  # fmt: skip
+
+    async def delivery_retry(self, request: Request) -> Response:
+        """Read a stored delivery again with what is known now (its signature was verified on receipt)."""
+        pk = request.path_params["pk"]
+        if self.o.retry_delivery is None:
+            return _plain(404, "delivery retry is not available in this dashboard.")
+        from starlette.concurrency import run_in_threadpool
+
+        got = await run_in_threadpool(self.o.retry_delivery, str(pk))
+        outcome = got[0].get("status") if got else None
+        views.record_action(self.conn, at=time.time(), actor=_actor(request, self.o), action="retry",
+                            target=f"delivery:{pk}", detail=str(outcome))  # fmt: skip
+        return RedirectResponse(f"{_base(request)}/deliveries?done=retry", status_code=303)
 
     def mautic(self, request: Request) -> Response:
         """On demand only (it calls Mautic): reachability, auth mode and one timed call."""

@@ -67,6 +67,7 @@ def experiments_page(rt: Runtime) -> str:
 
 def dashboard_app(rt: Runtime, *, read_only: bool | None = None) -> Any:
     from mautic_ctl.dashboard.app import DashboardOptions, create_dashboard_app
+    from mautic_ctl.services.billing import retry_deliveries
 
     d = rt.settings.dashboard
 
@@ -84,6 +85,7 @@ def dashboard_app(rt: Runtime, *, read_only: bool | None = None) -> Any:
             probe=lambda: probe(fresh()),
             compare_user=lambda user_id, fix: compare_user(fresh(), user_id, fix=fix),
             experiments=lambda: experiments_page(fresh()),
+            retry_delivery=lambda ref: retry_deliveries(fresh(), [ref], all_dead=False),
         )
     )
 

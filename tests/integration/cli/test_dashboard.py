@@ -233,3 +233,36 @@ def test_the_experiments_page_is_the_report(seeded, env):
     c = TestClient(dashboard_app(Runtime(load_settings())), base_url="http://127.0.0.1:8788")
     page = c.get("/experiments")
     assert page.status_code == 200 and "95%" in page.text
+
+
+def test_a_dead_delivery_is_retried_from_the_deliveries_page(cli, mautic, env, tmp_path, monkeypatch, capsys):
+    """A Stripe delivery dead for an unmapped price; once the map is fixed, Retry on the page records it."""
+    from mautic_ctl.services.dashboard import dashboard_app
+    from mautic_ctl.services.runtime import Runtime
+    from mautic_ctl.settings import load_settings
+
+    config = tmp_path / "c.toml"
+    config.write_text('[stripe]\nwebhook_secret = "whsec_dash"\n[stripe.tiers]\nprice_pro = "pro"\n')
+    config.chmod(0o600)
+    sim = cli("simulate", "stripe", "customer.subscription.created", "--config", str(config),
+              "--email", "dead@example.com", "--user-id", "u_dead", "--to", "pro")  # fmt: skip
+    assert sim.code == 0
+    body = tmp_path / "body.json"
+    body.write_text(sim.stdout.replace("price_pro", "price_team"))
+    assert cli("ingest", "stripe", str(body), "--config", str(config), "--json").json()["dead"] == 1
+
+    fixed = tmp_path / "f.toml"
+    fixed.write_text(config.read_text() + 'price_team = "pro"\n')
+    fixed.chmod(0o600)
+    c = TestClient(dashboard_app(Runtime(load_settings(fixed))), base_url="http://127.0.0.1:8788")
+    page = c.get("/deliveries", params={"outcome": "dead"}).text
+    assert "price_team" in page and 'class="retry-delivery"' in page
+    res = c.post("/deliveries/1/retry", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert res.status_code == 303
+    after = c.get("/deliveries").text
+    assert "status-recorded" in after and 'class="retry-delivery"' not in after
+    conn = sqlite3.connect(env["MAUTIC_CTL_DB"])
+    assert conn.execute("SELECT action, target, detail FROM operator_actions").fetchall() == [
+        ("retry", "delivery:1", "recorded")
+    ]
+    conn.close()
