@@ -136,6 +136,19 @@ def floor(settings: Settings, signups: list[Event], events: list[Event], *, in_o
     return dict(parts)
 
 
+def measured_drain(rt: Any, emu: Any, events: list[Event]) -> tuple[Any, float, dict[str, int]]:
+    """Record ``events``, drain once: (report, seconds, the calls Mautic received by route)."""
+    from mautic_ctl.services.drain import run_drain
+
+    q.enqueue_many(rt.conn, events, time.time())
+    before = emu.state()["counters"]["by_route"]
+    t0 = time.perf_counter()
+    report = run_drain(rt, rt.drain_options())
+    seconds = time.perf_counter() - t0
+    after = emu.state()["counters"]["by_route"]
+    return report, seconds, {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
 def run(settings: Settings, emu: Any, auth: tuple[str, str], n_users: int) -> dict[str, Any]:
     """Set up, drain the mixed events once, and return the figures."""
     from mautic_ctl.services.drain import run_drain
@@ -147,14 +160,8 @@ def run(settings: Settings, emu: Any, auth: tuple[str, str], n_users: int) -> di
     setup = run_drain(rt, rt.drain_options())
     if setup.applied != len(signups):
         raise RuntimeError(f"mixed workload: {setup.applied} of {len(signups)} signups applied")
-    q.enqueue_many(rt.conn, events, time.time())
-    before = emu.state()["counters"]
-    t0 = time.perf_counter()
-    report = run_drain(rt, rt.drain_options())
-    seconds = time.perf_counter() - t0
-    after = emu.state()["counters"]
-    calls = after["total"] - before["total"]
-    routes = {k: v - before["by_route"].get(k, 0) for k, v in after["by_route"].items()}
+    report, seconds, routes = measured_drain(rt, emu, events)
+    calls = sum(routes.values())
     if report.applied + report.superseded != len(events):
         raise RuntimeError(f"mixed workload: {report.applied} of {len(events)} applied ({report.dead} dead)")
     # then logins alone: 10 per user, nothing between them
@@ -165,14 +172,7 @@ def run(settings: Settings, emu: Any, auth: tuple[str, str], n_users: int) -> di
         for k in range(10)
         for u in range(n_users)
     ]
-    q.enqueue_many(rt.conn, logins, time.time())
-    before = emu.state()["counters"]
-    t0 = time.perf_counter()
-    only = run_drain(rt, rt.drain_options())
-    only_seconds = time.perf_counter() - t0
-    after = emu.state()["counters"]
-    only_calls = {k: v - before["by_route"].get(k, 0) for k, v in after["by_route"].items()}
-    only_calls = {k: v for k, v in only_calls.items() if v}
+    only, only_seconds, only_calls = measured_drain(rt, emu, logins)
     if only.applied != len(logins):
         raise RuntimeError(f"logins only: {only.applied} of {len(logins)} applied")
     db = rt.settings.queue.db
@@ -202,7 +202,7 @@ def run(settings: Settings, emu: Any, auth: tuple[str, str], n_users: int) -> di
         "login_updates": mix["login"] - coalesced,
         "logins_coalesced": coalesced,
         "superseded": report.superseded,
-        "by_route": {k: v for k, v in routes.items() if v},
+        "by_route": routes,
         "logins_only": {
             "logins": len(logins),
             "field_updates": len(logins) - only_coalesced,
