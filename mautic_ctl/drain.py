@@ -87,6 +87,7 @@ class DrainOptions:
     batched: bool = True  # False: one call per operation, sequentially (the seed's design; benchmarks)
     user_id: str | None = None  # only this user's events (apply-at-once after recording)
     on_shared_contact: identity.OnShared = identity.OnShared.ADOPT  # [identity] on_shared_contact
+    courtesy: bool = False  # the apply-at-once after recording: a first attempt that fails stays due
 
 
 @dataclass(slots=True)
@@ -154,6 +155,7 @@ class Drain:
         self.stop_requested = False  # set by `queue work` on SIGTERM: finish this round, claim no more
         self._audit: list[mirror.AuditRow] = []
         self._billing_plan: dict[str, str | None] = {}  # user -> billing event that decided the plan
+        self._left_due: set[int] = set()  # failed courtesy attempts, left due for the next `queue run`
         self._sem = asyncio.Semaphore(options.concurrency if options.batched else 1)
         self._reverse: tuple[dict[int, str], dict[int, str]] | None = None
         self.held: set[int] = set()  # events put back for a later round of this run (one per email)
@@ -194,7 +196,9 @@ class Drain:
                 if self.on_progress:
                     self.on_progress(self.report)
                 if self.report.deferred > deferred:
-                    break  # Mautic's hourly rate limit is spent: more rounds would only be refused too
+                    break  # Mautic's hourly rate limit is spent (or it refuses us): more rounds would fail too
+                if self._left_due:
+                    break  # a failed courtesy attempt stays due for `queue run`, not for another round now
         finally:
             self.flush_audit()
             self.report.seconds = time.monotonic() - start
@@ -483,7 +487,12 @@ class Drain:
             if job.disown:
                 result["adopted_from"] = sorted(job.disown)
             return Settlement(c.pk, Status.DONE, c.progress, result=result)
-        decision = decide(job.error, c.attempts, now, self.opts.retry)
+        courtesy = self.opts.courtesy and c.attempts == 1 and not isinstance(job.error, ContactGone)
+        decision = decide(job.error, c.attempts, now, self.opts.retry, courtesy=courtesy)
+        if decision.halt:
+            self.report.setup_error = decision.reason
+        elif courtesy and not decision.dead and decision.counts_as_attempt:
+            self._left_due.add(c.pk)
         if isinstance(job.error, ContactGone) and not decision.dead:
             # Forget the deleted contact and everything done to it: the retry upserts a new contact by
             # email and applies the event to it from scratch (the new contact is in nothing yet).
@@ -710,6 +719,18 @@ class Drain:
         if op.kind in (OpKind.DELETE, OpKind.ANONYMISE):
             await self._erase_contact(job, op)
             return
+        if op.kind not in (OpKind.SEGMENT_REMOVE, OpKind.CAMPAIGN_REMOVE, OpKind.CAMPAIGN_ADD):
+            await self._apply_resolved(job, op, 0)  # DNC, points: no configured segment or campaign
+            return
+        kind = "segment" if op.kind is OpKind.SEGMENT_REMOVE else "campaign"
+        target_id = self.resolve(kind, op.target or "")
+        try:
+            await self._apply_resolved(job, op, target_id)
+        except NotFound as exc:  # name the configured object, so the operator knows which key to fix
+            named = f"{kind} #{target_id} (configured for {op.target})"
+            raise NotFound(exc.message.replace(f"{kind} #{target_id}", named, 1), status=404) from exc
+
+    async def _apply_resolved(self, job: Job, op: Op, target_id: int) -> None:
         assert job.contact_id is not None
         if op.kind is OpKind.DNC_ADD:
             reason, comments = int(op.fields["reason"] or 0), str(op.fields["comments"])
@@ -726,9 +747,9 @@ class Drain:
             await self.client.add_points(job.contact_id, int(op.fields["delta"] or 0))
             return
         if op.kind is OpKind.SEGMENT_REMOVE:
-            await self.client.remove_from_segment(self.resolve("segment", op.target or ""), job.contact_id)
+            await self.client.remove_from_segment(target_id, job.contact_id)
             return
-        campaign_id = self.resolve("campaign", op.target or "")
+        campaign_id = target_id
         if op.kind is OpKind.CAMPAIGN_REMOVE:
             await self.client.remove_from_campaign(campaign_id, job.contact_id)
             return

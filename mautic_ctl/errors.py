@@ -8,6 +8,7 @@
     ├── VerifyFailed               exit 3   verify-config found drift
     ├── DriftFound                 exit 3   reconcile found users whose contact differs from what it should be
     ├── Unavailable                exit 69  a server cannot start: its address is in use or not allowed
+    ├── Unhealthy                  exit 4   `doctor` or a `queue stats --fail-if-*` alarm found a problem
     ├── Queued                     exit 75  accepted and recorded; will be applied by `queue run`
     ├── EventFailed                exit 1   an event went dead (permanent error); `queue show` says why
     ├── StoreError                 exit 1   the local store cannot be used right now (locked, full disk)
@@ -19,7 +20,9 @@
         │   ├── RateLimited        exit 75  429: defer until X-RateLimit-Reset, never sleep in-process
         │   ├── OutcomeUnknown     exit 75  a non-idempotent call may have been applied: check first
         │   └── ContactGone        exit 75  the contact was deleted in Mautic: re-create it from the email
-        ├── AuthError              exit 1   401/403 after one token refresh: credentials are wrong
+        ├── MauticSetupError       exit 78  Mautic refuses us as configured: fix a setting (events stay due)
+        │   ├── AuthError          exit 78  401/403 after one token refresh, or a refused token request
+        │   └── NotMautic          exit 78  the configured URL does not answer like a Mautic API
         └── PermanentError         exit 1   400/404/422, a 200 with `errors`: retrying cannot help
             ├── EmailConflict      exit 1   an email change to an address another contact has
             └── NotFound           exit 1   404 (segment, campaign or contact missing)
@@ -36,7 +39,9 @@ EXIT_ERROR = 1
 EXIT_INPUT = 2
 EXIT_VERIFY_FAILED = 3
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a service we were asked to run cannot be started
+EXIT_UNHEALTHY = 4  # doctor / queue stats alarms: something needs an operator's attention
 EXIT_QUEUED = 75  # EX_TEMPFAIL from sysexits.h: cron and supervisors know it means "try later"
+EXIT_MAUTIC_SETUP = 78  # EX_CONFIG from sysexits.h: Mautic refuses the configured credentials or URL
 
 
 class MauticCtlError(Exception):
@@ -82,6 +87,12 @@ class Unavailable(MauticCtlError):
     """A server could not be started (its address is in use, or not permitted)."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class Unhealthy(MauticCtlError):
+    """A health check failed; the lines above say which."""
+
+    exit_code = EXIT_UNHEALTHY
 
 
 class Queued(MauticCtlError):
@@ -154,8 +165,22 @@ class ContactGone(TransientError):
     """The Mautic contact mautic-ctl knew no longer exists; it is created again from the email."""
 
 
-class AuthError(MauticError):
+class MauticSetupError(MauticError):
+    """Mautic refuses mautic-ctl as configured; fix the setting named, then run `mautic-ctl queue run`.
+
+    Retrying cannot help until a person changes the configuration, so a drain stops at the first one
+    and leaves every event due, with no attempt counted.
+    """
+
+    exit_code = EXIT_MAUTIC_SETUP
+
+
+class AuthError(MauticSetupError):
     """Mautic refused the credentials; check MAUTIC_CLIENT_ID/SECRET or MAUTIC_USERNAME/PASSWORD."""
+
+
+class NotMautic(MauticSetupError):
+    """The configured URL does not answer like a Mautic API; check MAUTIC_BASE_URL."""
 
 
 class PermanentError(MauticError):

@@ -6,6 +6,12 @@ instead of hammering a recovering Mautic in waves. A 429 waits for ``X-RateLimit
 counting as an attempt, but never longer than the backoff cap: a server (or a proxy) announcing a reset
 in the year 5138 must not park the event, and every later event of its user, for ever. A permanent
 error goes dead at once.
+
+Two exceptions keep an event due instead of scheduling a backoff: a setup error (Mautic refuses our
+credentials or URL — no attempt is counted and the drain halts, since every other event would fail
+the same way until a person fixes the setting), and a failed *courtesy* attempt (the one a recording
+command makes right after recording): cron's next `queue run` paces the retries, not a backoff that
+`queue run` would then sit out.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from datetime import datetime
 
 import tenacity
 
-from mautic_ctl.errors import AuthError, ContactGone, PermanentError, RateLimited, RuleError, TransientError
+from mautic_ctl.errors import (
+    AuthError,
+    ContactGone,
+    MauticSetupError,
+    PermanentError,
+    RateLimited,
+    RuleError,
+    TransientError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +54,14 @@ class Decision:
     reason: str
     retry_at: float | None = None
     counts_as_attempt: bool = True
+    halt: bool = False  # stop claiming: every other event would fail the same way
 
 
-def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy) -> Decision:
+def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy, *, courtesy: bool = False) -> Decision:
+    """``courtesy``: this was the attempt right after recording; a transient failure leaves it due."""
     reason = describe(exc)
+    if isinstance(exc, MauticSetupError):
+        return Decision(False, reason, now, counts_as_attempt=False, halt=True)
     if isinstance(exc, RateLimited):
         reset = exc.reset_at.timestamp() if isinstance(exc.reset_at, datetime) else now + 60
         return Decision(False, reason, min(max(reset, now + 1), now + policy.cap), counts_as_attempt=False)
@@ -55,7 +73,7 @@ def decide(exc: BaseException, attempts: int, now: float, policy: RetryPolicy) -
         reason = f"unexpected {type(exc).__name__}: {reason}"
     if attempts >= policy.max_attempts:
         return Decision(True, f"gave up after {attempts} attempts: {reason}")
-    return Decision(False, reason, now + policy.wait(attempts))
+    return Decision(False, reason, now if courtesy else now + policy.wait(attempts))
 
 
 def describe(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mautic_ctl.cli.context import AppContext
-from mautic_ctl.errors import EXIT_ERROR, EXIT_INPUT, MauticCtlError
+from mautic_ctl.errors import EXIT_ERROR, EXIT_INPUT, InputError, MauticCtlError, MauticError, Queued
 
 # Top-level command -> the module that registers it. Typer introspects the signature of every command
 # it registers, so a command run from cron or a backend builds only its own module (start-up time).
@@ -34,8 +34,23 @@ COMMAND_MODULES = {
     "emulator": "emulator",
     "dashboard": "dashboard",
     "db": "db",
+    "doctor": "doctor",
+    "bootstrap": "bootstrap",
+    "log": "log",
 }
-_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db", "--profile"}
+_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "-c", "--db", "--format", "--profile"}
+# Root options a user may also write after the command; they are moved before it. (--config and --db
+# need no move: every command that reads them declares them too.)
+_HOISTED_FLAGS = {"-v", "--verbose", "--insecure"}
+_HOISTED_WITH_VALUE = {"--format", "--profile"}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mautic_ctl import __version__
+
+        sys.stdout.write(f"mautic-ctl {__version__}\n")
+        raise typer.Exit(0)
 
 
 def root(
@@ -50,7 +65,24 @@ def root(
         bool, typer.Option("--verbose", "-v", help="Show each Mautic call and full tracebacks.")
     ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify Mautic's TLS certificate.")] = False,
+    table_format: Annotated[
+        str, typer.Option("--format", help="Tables as: auto (a box on a terminal, else tsv), table, tsv, csv.")
+    ] = "auto",
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
 ) -> None:
+    """Keep Mautic contacts, segments and campaigns in step with your users' lifecycle.
+
+    Global options (-v, --insecure, --format, --profile, --config, --db) may come before or after the command.
+
+    Example: mautic-ctl signup --user-id u1 --email ada@example.com
+    """
+    from mautic_ctl.cli import output
+
+    if table_format not in output.FORMATS:
+        raise InputError(f"unknown --format {table_format!r}; use one of: {', '.join(output.FORMATS)}.")
+    output.FORMAT = table_format
     ctx.obj = AppContext(config=config, db=db, profile=profile, verbose=verbose, insecure=insecure)
     ctx.call_on_close(ctx.obj.close)
 
@@ -59,9 +91,8 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The app with every command, or only the module that holds ``command``."""
     app = typer.Typer(
         name="mautic-ctl",
-        help="Keep Mautic contacts, segments and campaigns in step with your users' lifecycle.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
@@ -70,6 +101,48 @@ def build_app(command: str | None = None) -> typer.Typer:
     for module in wanted:
         import_module(f"mautic_ctl.cli.{module}").register(app)
     return app
+
+
+def _options(command: object) -> set[str]:
+    """Every option name a command (and, for a group, any of its subcommands) declares."""
+    if command is None:
+        return set()
+    names = {opt for param in getattr(command, "params", ()) for opt in getattr(param, "opts", ())}
+    for sub in getattr(command, "commands", {}).values():
+        names |= _options(sub)
+    return names
+
+
+def with_globals_first(root: object, argv: list[str]) -> list[str]:
+    """``argv`` with the root's own options moved before the command (see ``hoist_globals``)."""
+    own = {opt for param in getattr(root, "params", ()) for opt in getattr(param, "opts", ())}
+    return hoist_globals(argv, own - _options(getattr(root, "commands", {}).get(command_of(argv))))
+
+
+def hoist_globals(argv: list[str], root_options: set[str]) -> list[str]:
+    """``mautic-ctl queue run -v`` as ``mautic-ctl -v queue run``: root options found after the command
+    move in front of it — only those the root declares and the command does not (``emulator --profile``
+    is the emulator's own), and nothing after ``--``."""
+    command = command_of(argv)
+    if command is None:
+        return argv
+    at = argv.index(command)
+    head, tail, moved = argv[:at], [], []
+    rest = iter(argv[at:])
+    for arg in rest:
+        if arg == "--":
+            tail += [arg, *rest]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _HOISTED_FLAGS and name in root_options:
+            moved.append(arg)
+        elif name in _HOISTED_WITH_VALUE and name in root_options:
+            moved.append(arg)
+            if "=" not in arg:
+                moved.append(next(rest, ""))
+        else:
+            tail.append(arg)
+    return [*head, *moved, *tail]
 
 
 def command_of(argv: list[str]) -> str | None:
@@ -100,15 +173,17 @@ def main(argv: list[str] | None = None) -> None:
     verbose = any(a in ("-v", "--verbose") for a in argv)
     try:
         command = typer.main.get_command(build_app(command_of(argv)))
+        argv = with_globals_first(command, argv)
         command.main(args=argv, prog_name="mautic-ctl", standalone_mode=False)
     except MauticCtlError as exc:
-        err_line(f"error: {_chain(exc)}" if exc.exit_code != 75 else _chain(exc))
+        # The client's messages are complete (host, port, hint): the raw transport error adds noise.
+        text = exc.message if isinstance(exc, MauticError) else _chain(exc)
+        err_line(text if isinstance(exc, Queued) else f"error: {text}")
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except TyperException as exc:
-        show = getattr(exc, "show", None)
-        show() if show else err_line(f"error: {exc.format_message()}")
+        err_line(f"error: {usage_line(exc)}")
         sys.exit(EXIT_INPUT if exc.exit_code == 2 else exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_line("interrupted; whatever was recorded stays in the queue.")
@@ -123,6 +198,17 @@ def main(argv: list[str] | None = None) -> None:
         err_line(f"error: unexpected {type(exc).__name__}: {exc} (run with -v for details; please report it).")
         sys.exit(EXIT_ERROR)
     sys.exit(0)
+
+
+def usage_line(exc: Exception) -> str:
+    """A usage error as one line with the hint: Click's own three lines are a usage block, a blank
+    line and the error, which cron mail and CI logs show badly (README promises one line)."""
+    format_message = getattr(exc, "format_message", None)
+    text = " ".join((format_message() if callable(format_message) else str(exc)).split())
+    ctx = getattr(exc, "ctx", None)  # Click already adds "Did you mean …?" to unknown names
+    if ctx is None:
+        return text
+    return f"{text} See `{ctx.command_path} --help`."
 
 
 def _show_warning(message: Warning | str, *_: object, **__: object) -> None:

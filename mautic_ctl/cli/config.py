@@ -23,6 +23,8 @@ def verify_config(
 
     Exits 3 on drift or when a tier has no segment, so CI can gate on it; a transition whose campaign is
     not configured (nor switched off with "none") is a warning, an error with --strict.
+
+    Example (CI): mautic-ctl verify-config --json
     """
     from mautic_ctl.cli.render import render_checks
     from mautic_ctl.services.verify import verify_config as verify

@@ -16,7 +16,10 @@ def register(app: typer.Typer) -> None:
 
 @db_app.command("migrate")
 def migrate(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Bring the store (--db, MAUTIC_CTL_DB or [queue] db) to this version's schema; safe to run again."""
+    """Bring the store (--db, MAUTIC_CTL_DB or [queue] db) to this version's schema; safe to run again.
+
+    Example: mautic-ctl db migrate --db postgresql://mautic_ctl@db.internal/mautic_ctl
+    """
     from mautic_ctl.cli.output import emit_json, info
     from mautic_ctl.config import load_quick
     from mautic_ctl.services.store_admin import migrate as run_migrate
@@ -37,7 +40,10 @@ def copy(
     target: Annotated[str, typer.Option("--to", help="Empty target store: postgresql://…, sqlite:PATH or a path.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Copy every event (with its status, attempts and errors), the mirror, billing memory and audit to an empty store."""
+    """Copy every event (with its status, attempts and errors), the mirror, billing memory and audit to an empty store.
+
+    Example: mautic-ctl db copy --from sqlite:/var/lib/mautic-ctl/queue.db --to postgresql://mautic_ctl@db/mautic_ctl
+    """
     from mautic_ctl.cli.output import emit_json, info, table
     from mautic_ctl.services.store_admin import copy as run_copy
 

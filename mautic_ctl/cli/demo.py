@@ -11,7 +11,10 @@ def register(app: typer.Typer) -> None:
 
 def demo(as_json: JsonOpt = False) -> None:
     """Run signup -> upgrade -> downgrade -> cancel -> reactivate for a few users (with an outage the
-    queue survives) against a built-in Mautic emulator, then show what Mautic holds."""
+    queue survives) against a built-in Mautic emulator, then show what Mautic holds.
+
+    Example: mautic-ctl demo --json
+    """
     from dataclasses import asdict
 
     from mautic_ctl.cli.output import emit_json, info, table

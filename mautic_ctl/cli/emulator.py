@@ -23,9 +23,7 @@ from mautic_ctl.emulator.config import (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("emulator", help="Serve a Mautic 5 emulator (seeded, with fault injection) to try things out.")(
-        emulator
-    )
+    app.command("emulator")(emulator)
 
 
 class Profile(StrEnum):
@@ -59,8 +57,17 @@ def emulator(
     token_lifetime: Annotated[
         float, typer.Option("--token-lifetime", help="Seconds an OAuth2 access token stays valid.", min=1)
     ] = 3600.0,
+    empty: Annotated[
+        bool, typer.Option("--empty", help="No seeded segments, campaigns or custom fields (try `bootstrap`).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Describe it as one JSON line on stdout (url, credentials, ids).")
+    ] = False,
 ) -> None:
-    """Serve a Mautic 5 emulator (seeded, with fault injection) until Ctrl-C."""
+    """Serve a Mautic 5 emulator (seeded, with fault injection) until Ctrl-C.
+
+    Example: mautic-ctl emulator --port 8099 --latency-ms 20 --json &
+    """
     from mautic_ctl.emulator import server as emulator_server
     from mautic_ctl.emulator.config import EmulatorConfig, FaultConfig
 
@@ -77,12 +84,29 @@ def emulator(
         clients={client_id: client_secret},
         token_lifetime=token_lifetime,
         faults=faults,
+        seed=not empty,
     )
     from mautic_ctl.services.serve import listen
 
     listen(host, port).close()  # a busy port is one line (exit 69), before the banner
-    describe(config, f"http://{host}:{port}")
+    if as_json:
+        describe_json(config, f"http://{host}:{port}")
+    else:
+        describe(config, f"http://{host}:{port}")
     emulator_server.serve_forever(config, host=host, port=port)
+
+
+def describe_json(config: "EmulatorConfig", url: str) -> None:
+    """The same as ``describe``, as one JSON object on stdout (printed before serving starts)."""
+    from mautic_ctl.cli.output import emit_json
+    from mautic_ctl.emulator.seed import SEED_CAMPAIGNS, SEED_FIELDS, SEED_SEGMENTS
+
+    user, password = next(iter(config.users.items()))
+    client_id, secret = next(iter(config.clients.items()))
+    seeded = {"segments": SEED_SEGMENTS, "campaigns": SEED_CAMPAIGNS, "fields": SEED_FIELDS} if config.seed else {}
+    emit_json({"url": url, "basic": {"username": user, "password": password},
+               "oauth2": {"client_id": client_id, "client_secret": secret}, "seeded": seeded,
+               "faults": config.faults.as_dict()})  # fmt: skip
 
 
 def describe(config: "EmulatorConfig", url: str) -> None:

@@ -39,7 +39,10 @@ def signup(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """A new user: create the contact, set its fields, add it to New Users and its tier, start Welcome."""
+    """A new user: create the contact, set its fields, add it to New Users and its tier, start Welcome.
+
+    Example: mautic-ctl signup --user-id u1 --email ada@example.com --first-name Ada --tier pro
+    """
     record_command(ctx, "signup", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, first_name=first_name,
             last_name=last_name, tier=tier, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
@@ -60,7 +63,10 @@ def plan_change(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Upgrade, downgrade, cancellation or reactivation: move segments, enter the right campaign."""
+    """Upgrade, downgrade, cancellation or reactivation: move segments, enter the right campaign.
+
+    Example: mautic-ctl plan-change --user-id u1 --to enterprise
+    """
     record_command(ctx, "plan_change", as_json, no_apply, config, db, dry_run, user_id=user_id, tier=to, from_tier=from_,
             email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
@@ -80,7 +86,10 @@ def sync_contact(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Update contact fields (typed and formatted as Mautic expects), always with PATCH."""
+    """Update contact fields (typed and formatted as Mautic expects), always with PATCH.
+
+    Example: mautic-ctl sync-contact --user-id u1 --set last_login=2026-11-27T09:00:00Z
+    """
     record_command(ctx, "sync_contact", as_json, no_apply, config, db, dry_run, user_id=user_id, email=email, fields=set_ or [],
             event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
@@ -111,13 +120,15 @@ def record_command(
         return
     conn = connect(quick.db)
 
+    reports: list = []
+
     def drain() -> None:
         from mautic_ctl.services.drain import drain_now
 
-        drain_now(app.runtime(config=config, db=db))
+        reports.append(drain_now(app.runtime(config=config, db=db)))
 
     try:
         result = record(conn, quick.db, event, drain=None if no_apply else drain)
     finally:
         conn.close()
-    render_record(result, as_json)
+    render_record(result, as_json, setup_error=reports[-1].setup_error if reports else None)

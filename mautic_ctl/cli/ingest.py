@@ -42,6 +42,8 @@ def ingest(
 
     Product events look like {"type": "plan_change", "user_id": "u1", "to": "pro", "event_id": "..."}.
     Every record is validated first: one bad record and nothing is recorded (exit 2).
+
+    Example: mautic-ctl ingest events.jsonl
     """
     from mautic_ctl.cli.render import render_ingest
     from mautic_ctl.errors import InputError
@@ -80,7 +82,8 @@ def ingest(
     if apply:
         rt.settings.require_mautic()
     report = ingest_stream(rt, raw, provider=provider, signature=signature)
-    drained = run_drain(rt, rt.drain_options()) if apply else None
+    # The drain right after recording is a courtesy: a failed first attempt stays due for `queue run`.
+    drained = run_drain(rt, rt.drain_options(courtesy=True)) if apply else None
     render_ingest(report, drained, as_json)
 
 

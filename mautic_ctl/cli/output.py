@@ -1,6 +1,10 @@
 """Rendering: rich on a terminal, plain when piped, exactly one JSON object with --json.
 
 Tables go to stdout; progress, warnings and errors go to stderr, so `--json` output stays parseable.
+On a terminal a table is a box; anywhere else (a pipe, a file, cron) it is plain tab-separated lines
+with a header row, which `cut`, `awk` and spreadsheets read (its title goes to stderr);
+`--format table|tsv|csv` chooses. JSON
+times are ISO 8601 UTC strings, booleans JSON booleans.
 """
 
 from __future__ import annotations
@@ -22,8 +26,52 @@ def _console(stderr: bool) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
+FORMATS = ("auto", "table", "tsv", "csv")
+FORMAT = "auto"  # set once per process by the root --format option
+TIME_KEYS = ("_at", "_until")
+
+
+def iso(value: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def json_ready(value: Any, key: str = "") -> Any:
+    """Unix times (keys ``*_at``, ``*_until``, ``at``) as ISO 8601 UTC; everything else as JSON has it."""
+    if isinstance(value, dict):
+        return {k: json_ready(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool) and (key == "at" or key.endswith(TIME_KEYS)):
+        return iso(value)
+    return value
+
+
 def emit_json(payload: Any) -> None:
-    sys.stdout.write(redact(json.dumps(payload, default=str, sort_keys=True)) + "\n")
+    sys.stdout.write(redact(json.dumps(json_ready(payload), default=str, sort_keys=True)) + "\n")
+    sys.stdout.flush()
+
+
+def table_format() -> str:
+    if FORMAT != "auto":
+        return FORMAT
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+def _plain(columns: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str) -> None:
+    """TSV: one line per row, tabs between cells, whitespace inside a cell folded to one space (no
+    quoting, so `cut -f` works); CSV: RFC 4180 quoting."""
+    if fmt == "tsv":
+        cell = lambda v: "" if v is None else " ".join(str(v).split())  # noqa: E731
+        lines = ["\t".join(cell(v) for v in row) + "\n" for row in [columns, *rows]]
+        sys.stdout.write(redact("".join(lines)))
+    else:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else redact(str(v)) for v in row] for row in rows)
     sys.stdout.flush()
 
 
@@ -42,6 +90,13 @@ def info(text: str) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> None:
+    fmt = table_format()
+    if fmt != "table":  # the title (and caption) are context, not data: stderr keeps the lines parseable
+        err_line(title)
+        _plain(columns, rows, fmt)
+        if caption:
+            err_line(caption)
+        return
     from rich.table import Table
 
     t = Table(title=title, caption=caption, title_justify="left")
@@ -53,6 +108,10 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, 
 
 
 def key_values(title: str, pairs: Iterable[tuple[str, Any]]) -> None:
+    """One record as key/value rows; piped, just the rows (its title says nothing the keys do not)."""
+    if table_format() != "table":
+        _plain(("key", "value"), pairs, table_format())
+        return
     table(title, ("key", "value"), pairs)
 
 

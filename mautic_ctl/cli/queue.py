@@ -1,6 +1,7 @@
 """queue run | work | list | stats | show | retry | purge | replay."""
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,17 +23,26 @@ def run(
     max_seconds: Annotated[float | None, typer.Option("--max-seconds", min=0, help="Stop claiming after S s.")] = None,
     sequential: Annotated[bool, typer.Option("--sequential", help="One call per operation, no batching.")] = False,
     dry_run: DryRunOpt = False,
+    now: Annotated[
+        bool, typer.Option("--now", help="Ignore backoff schedules (not a rate limit's reset): retry now.")
+    ] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Apply due events (a burst worker for cron: safe to run twice at once, safe to kill)."""
+    """Apply due events (a burst worker for cron: safe to run twice at once, safe to kill).
+
+    Example (cron, every minute): mautic-ctl queue run --max-seconds 50
+    """
     from mautic_ctl.cli.progress import drain_progress
     from mautic_ctl.cli.render import render_drain
-    from mautic_ctl.services.drain import run_drain
+    from mautic_ctl.services.drain import finish_run, run_drain
     from mautic_ctl.store import queue as q
 
     rt = app_context(ctx).runtime(config=config, db=db, read_only=dry_run)
+    started = time.time()
+    if now and not dry_run:
+        q.expedite(rt.conn, started)
     options = rt.drain_options(limit=limit, max_seconds=max_seconds, batched=not sequential)
     if dry_run:
         from mautic_ctl.cli.render import render_plan
@@ -44,7 +54,8 @@ def run(
         report = run_drain(rt, options, on_progress)
     stats = q.stats(rt.conn, time.time())
     scheduled = stats["counts"]["pending"] - stats["due"]
-    render_drain(report, stats["due"], scheduled, as_json)
+    with finish_run(rt, report, started):  # the run's outcome (its exit code) is kept for monitoring
+        render_drain(report, stats["due"], scheduled, as_json, q.last_open_error(rt.conn))
 
 
 @queue_app.command("work")
@@ -55,7 +66,10 @@ def work(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Run as a long-lived worker: drain, wait for new events, drain again; SIGTERM finishes the round and exits 0."""
+    """Run as a long-lived worker: drain, wait for new events, drain again; SIGTERM finishes the round and exits 0.
+
+    Example (a systemd service or a container): mautic-ctl queue work
+    """
     from mautic_ctl.cli.output import emit_json, info, warn
     from mautic_ctl.cli.render import drain_payload
     from mautic_ctl.services.work import work as run_worker
@@ -86,7 +100,10 @@ def list_(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Recorded events, newest first."""
+    """Recorded events, newest first.
+
+    Example: mautic-ctl queue list --status dead --format csv > dead.csv
+    """
     from mautic_ctl.cli.render import render_events
     from mautic_ctl.errors import InputError
     from mautic_ctl.store import queue as q
@@ -100,13 +117,33 @@ def list_(
 
 
 @queue_app.command("stats")
-def stats(ctx: typer.Context, as_json: JsonOpt = False, config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """How many events are in each state, and how many are due now."""
-    from mautic_ctl.cli.render import render_stats
-    from mautic_ctl.store import queue as q
+def stats(
+    ctx: typer.Context,
+    prometheus: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus", help="Also write the figures as a node-exporter textfile (*.prom).", dir_okay=False
+        ),
+    ] = None,
+    fail_if_backlog: Annotated[
+        int | None, typer.Option("--fail-if-backlog", min=0, help="Exit 4 when more than N events are open.")
+    ] = None,
+    fail_if_dead: Annotated[bool, typer.Option("--fail-if-dead", help="Exit 4 when any event is dead.")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """How many events are in each state, how many are due now, the oldest due one's age, the last run.
 
-    rt = app_context(ctx).runtime(config=config, db=db)
-    render_stats(q.stats(rt.conn, time.time()), as_json)
+    Example (cron, every minute):
+    mautic-ctl queue stats --prometheus /var/lib/node_exporter/textfile/mautic_ctl.prom --fail-if-dead
+    """
+    from mautic_ctl.cli.render import render_stats
+    from mautic_ctl.services.metrics import Alarms, queue_health
+
+    quick = app_context(ctx).quick(config=config, db=db)
+    health = queue_health(quick.db, time.time(), prometheus=prometheus)
+    render_stats(health, as_json, Alarms(fail_if_backlog, fail_if_dead))
 
 
 @queue_app.command("show")
@@ -117,15 +154,20 @@ def show(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """One event: its payload, attempts, progress and every error."""
+    """One event: its payload, attempts, progress, and its history (every attempt's error, every Mautic call).
+
+    Example: mautic-ctl queue show 42 --json | jq .errors
+    """
     from mautic_ctl.cli.render import render_event_detail
     from mautic_ctl.errors import InputError
     from mautic_ctl.store import queue as q
+    from mautic_ctl.store.views import calls_of_event
 
     rt = app_context(ctx).runtime(config=config, db=db)
     found = q.get_event(rt.conn, event)
     if found is None:
         raise InputError(f"no event with queue id {event}; see `mautic-ctl queue list`.")
+    found["calls"] = calls_of_event(rt.conn, event)
     render_event_detail(found, as_json)
 
 
@@ -140,7 +182,10 @@ def retry(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Make events due now with fresh attempts: dead ones, and waiting ones (in backoff or deferred by a 429)."""
+    """Make events due now with fresh attempts: dead ones, and waiting ones (in backoff or deferred by a 429).
+
+    Example: mautic-ctl queue retry --all-dead && mautic-ctl queue run
+    """
     from mautic_ctl.cli.render import render_ids
     from mautic_ctl.errors import InputError
     from mautic_ctl.services import operator
@@ -155,22 +200,47 @@ def retry(
 @queue_app.command("purge")
 def purge(
     ctx: typer.Context,
-    done_older_than: Annotated[str, typer.Option("--done-older-than", help="e.g. 30d, 12h, 90m.")],
+    done_older_than: Annotated[
+        str, typer.Option("--done-older-than", help="A duration with its unit: 30d, 12h, 90m, 45s.")
+    ],
     include_dead: Annotated[bool, typer.Option("--include-dead", help="Purge old dead events too.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Delete finished events older than a duration (dead ones are kept unless --include-dead)."""
-    from mautic_ctl.cli.output import emit_json, info
+    """Delete finished events older than a duration (dead ones are kept unless --include-dead).
+
+    Asks before deleting when run on a terminal, unless --yes.
+
+    Example (cron, daily): mautic-ctl queue purge --done-older-than 30d --yes
+    """
+    import sys
+
+    from mautic_ctl.cli.output import emit_json
     from mautic_ctl.durations import parse_duration
+    from mautic_ctl.errors import InputError
     from mautic_ctl.store import queue as q
 
+    if done_older_than.strip().isdigit():
+        raise InputError(
+            f"--done-older-than needs a unit: {done_older_than}d, {done_older_than}h or {done_older_than}m?"
+        )
     seconds = parse_duration(done_older_than)
     rt = app_context(ctx).runtime(config=config, db=db)
     statuses = [q.Status.DONE, q.Status.SUPERSEDED] + ([q.Status.DEAD] if include_dead else [])
-    n = q.purge_finished(rt.conn, before=time.time() - seconds, statuses=statuses)
-    emit_json({"purged": n}) if as_json else info(f"purged {n} finished event(s).")
+    before = time.time() - seconds
+    n = q.purge_finished(rt.conn, before=before, statuses=statuses, dry_run=True)
+    question = f"Delete {n} finished event(s) older than {done_older_than}?"
+    if not dry_run and n and not yes and sys.stdin.isatty() and not typer.confirm(question, err=True):
+        raise InputError("purge cancelled; nothing was deleted (--yes skips this question).")
+    if not dry_run and n:
+        n = q.purge_finished(rt.conn, before=before, statuses=statuses)
+    if as_json:
+        emit_json({"purged": 0 if dry_run else n, "would_purge": n if dry_run else None, "dry_run": dry_run})
+    else:
+        print(f"{'would purge' if dry_run else 'purged'} {n} finished event(s).")
 
 
 @queue_app.command("replay")
@@ -182,7 +252,10 @@ def replay(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Re-apply recorded events idempotently (Mautic is checked before any campaign entry)."""
+    """Re-apply recorded events idempotently (Mautic is checked before any campaign entry).
+
+    Example: mautic-ctl queue replay --since 7d --user-id u1
+    """
     from datetime import UTC, datetime, timedelta
 
     from mautic_ctl.cli.render import render_ids

@@ -31,7 +31,10 @@ def reconcile(
 ) -> None:
     """Compare each user's contact in Mautic (fields, tier and churned segments, campaign entries) with
     what it should hold; exit 3 on drift, 0 when none. Campaigns are never entered: a missing entry is
-    reported only. Rebuilds the local mirror from what it read."""
+    reported only. Rebuilds the local mirror from what it read.
+
+    Example: mautic-ctl reconcile --from users.csv --fix --dry-run
+    """
     from mautic_ctl.cli.ingest import read_input
     from mautic_ctl.cli.render import render_reconcile
     from mautic_ctl.services.reconcile import reconcile as run

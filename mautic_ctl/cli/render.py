@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mautic_ctl.cli.output import emit_json, key_values, table, warn
-from mautic_ctl.errors import VerifyFailed
+from mautic_ctl.errors import Unhealthy, VerifyFailed
 from mautic_ctl.verdict import record_verdict, record_warning, verdict
 
 if TYPE_CHECKING:
+    from mautic_ctl.services.bootstrap import BootstrapPlan
+    from mautic_ctl.services.doctor import Finding
     from mautic_ctl.services.dryrun import PlannedEvent
+    from mautic_ctl.services.metrics import Alarms
     from mautic_ctl.services.reconcile import ReconcileReport
     from mautic_ctl.services.record import RecordResult
     from mautic_ctl.services.verify import Check
     from mautic_ctl.verdict import DrainReport
 
 
-def render_record(result: RecordResult, as_json: bool) -> None:
+def render_record(result: RecordResult, as_json: bool, *, setup_error: str | None = None) -> None:
+    """``setup_error``: Mautic refused us as configured during the attempt at once (exit 78)."""
     payload = asdict(result)
     payload["queue_id"] = payload.pop("pk")
     if as_json:
@@ -30,7 +35,7 @@ def render_record(result: RecordResult, as_json: bool) -> None:
     note = record_warning(result.event_id, result.pk, result.status)
     if note is not None:
         warn(note)
-    failure = record_verdict(result.event_id, result.pk, result.status, result.error)
+    failure = record_verdict(result.event_id, result.pk, result.status, result.error, setup_error=setup_error)
     if failure is not None:
         raise failure
 
@@ -49,17 +54,22 @@ def drain_payload(report: DrainReport, remaining_due: int) -> dict[str, Any]:
     }
 
 
-def render_drain(report: DrainReport, remaining_due: int, scheduled: int, as_json: bool) -> None:
-    """Exit 0 when every due event was applied, 75 when some wait for a retry, 1 when some went dead."""
+def render_drain(
+    report: DrainReport, remaining_due: int, scheduled: int, as_json: bool, last_error: str | None = None
+) -> None:
+    """Exit 0 when every due event was applied, 75 when some wait for a retry, 1 when some went dead,
+    78 when Mautic refuses us as configured (the drain stopped there; nothing was counted)."""
     payload = drain_payload(report, remaining_due)
     payload["scheduled_for_retry"] = scheduled
+    payload["setup_error"] = report.setup_error
+    payload["last_error"] = last_error
     if as_json:
         emit_json(payload)
     else:
         table("queue run", ("applied", "retried", "deferred", "dead", "superseded", "API calls", "seconds"),
               [(report.applied, report.retried, report.deferred, report.dead, report.superseded, report.calls,
                 f"{report.seconds:.2f}")])  # fmt: skip
-    failure = verdict(report, remaining_due=remaining_due, scheduled=scheduled)
+    failure = verdict(report, remaining_due=remaining_due, scheduled=scheduled, last_error=last_error)
     if failure is not None:
         raise failure
 
@@ -79,13 +89,20 @@ def render_events(items: list[dict[str, Any]], as_json: bool, status: str | None
           ("id", "status", "kind", "user", "source", "event id", "attempts", "next attempt", "last error"), rows)  # fmt: skip
 
 
-def render_stats(stats: dict[str, Any], as_json: bool) -> None:
+def render_stats(stats: dict[str, Any], as_json: bool, alarms: Alarms | None = None) -> None:
+    """Exit 4 (Unhealthy) when an alarm given on the command line fires."""
+    from mautic_ctl.services.metrics import check_alarms
+
     if as_json:
         emit_json(stats)
-        return
-    pairs = [*stats["counts"].items(), ("due now", stats["due"]), ("oldest due (s)", stats["oldest_due_age_s"]),
-             ("next retry", ts(stats["next_attempt_at"]))]  # fmt: skip
-    key_values("queue", pairs)
+    else:
+        run = stats.get("last_run")
+        pairs = [*stats["counts"].items(), ("due now", stats["due"]), ("oldest due (s)", stats["oldest_due_age_s"]),
+                 ("next retry", ts(stats["next_attempt_at"])),
+                 ("last run", f"{ts(run['finished_at'])} (exit {run['exit_code']})" if run else "never")]  # fmt: skip
+        key_values("queue", pairs)
+    if alarms is not None:
+        check_alarms(stats, alarms)
 
 
 def render_checks(checks: list[Check], as_json: bool, strict: bool = False) -> None:
@@ -118,23 +135,29 @@ def render_event_detail(event: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(event)
         return
-    scalars = [(k, v) for k, v in event.items() if k not in ("payload", "progress", "errors")]
-    scalars = [(k, ts(v) if k.endswith(("_at", "_until")) and isinstance(v, float) else v) for k, v in scalars]
-    key_values(f"queue event {event['id']}", [*scalars, ("payload", json.dumps(event["payload"])),
-                                              ("progress", json.dumps(event["progress"]))])  # fmt: skip
-    if event["errors"]:
-        table("errors", ("at", "attempt", "outcome", "error"),
-              [(ts(e["at"]), e["attempt"], e["outcome"], e["error"]) for e in event["errors"]])  # fmt: skip
+
+    def shown(key: str, value: Any) -> Any:  # JSON for structures: never a Python repr
+        if isinstance(value, dict | list):
+            return json.dumps(value, sort_keys=True)
+        return ts(value) if key.endswith(("_at", "_until")) and isinstance(value, float) else value
+
+    key_values(f"queue event {event['id']}",
+               [(k, shown(k, v)) for k, v in event.items() if k not in ("errors", "calls")])  # fmt: skip
+    history = [(ts(e["at"]), f"attempt {e['attempt']}", e["outcome"], e["error"]) for e in event["errors"]]
+    history += [(ts(c["at"]), "call", f"{c['method']} {c['path']}", c["status"] or c["error"] or "no answer")
+                for c in event.get("calls", [])]  # fmt: skip
+    if history:
+        table("history", ("at", "what", "outcome / call", "error / status"), sorted(history, key=lambda r: r[0] or ""))
 
 
 def render_ids(what: str, ids: list[int], as_json: bool, *, wanted: list[int] | None = None) -> None:
-    from mautic_ctl.cli.output import info, warn
+    from mautic_ctl.cli.output import warn
 
     missing = sorted(set(wanted or ()) - set(ids))
     if as_json:
         emit_json({"ids": ids, "count": len(ids), "left": missing})
-    else:
-        info(f"{what}: {len(ids)} event(s)" + (f" ({', '.join(map(str, ids))})" if ids and len(ids) <= 20 else ""))
+    else:  # the result: stdout, like every command's result
+        print(f"{what}: {len(ids)} event(s)" + (f" ({', '.join(map(str, ids))})" if ids and len(ids) <= 20 else ""))
     if missing:
         warn(
             f"left as they are (done, superseded, being applied right now, or unknown): {', '.join(map(str, missing))}"
@@ -222,3 +245,62 @@ def render_plan(planned: list[PlannedEvent], as_json: bool) -> None:
 def _brief(state: dict[str, Any]) -> str:
     segs = ",".join(state.get("segments") or []) or "-"
     return f"#{state.get('contact_id') or '?'} {state.get('tier') or '-'}/{state.get('status') or '-'} [{segs}]"
+
+
+def render_doctor(findings: list[Finding], as_json: bool) -> None:
+    """Exit 0 when healthy, 4 (Unhealthy) when a check failed."""
+    from mautic_ctl.services.doctor import as_json as doctor_json
+
+    if as_json:
+        emit_json(doctor_json(findings))
+    else:
+        mark = {True: "ok", False: "FAIL", None: ""}
+        table(
+            "doctor", ("area", "check", "result", "detail"), [(f.area, f.name, mark[f.ok], f.detail) for f in findings]
+        )
+    from mautic_ctl.cli.output import warn
+
+    for finding in findings:
+        if finding.warning:
+            warn(finding.detail)
+    failed = [f for f in findings if f.ok is False]
+    if failed:
+        raise Unhealthy(f"{len(failed)} check(s) failed: " + "; ".join(f"{f.name}: {f.detail}" for f in failed[:3]))
+
+
+def render_bootstrap(plan: BootstrapPlan, as_json: bool) -> None:
+    """The plan (or what was done) on stdout; with --apply, the config snippet to paste after it."""
+    from mautic_ctl.cli.output import info
+    from mautic_ctl.services.bootstrap import config_snippet
+
+    snippet = config_snippet(plan) if plan.applied else None
+    if as_json:
+        items = [{"kind": i.kind, "key": i.key, "name": i.name, "action": i.action, "mautic_id": i.mautic_id,
+                  "detail": i.detail} for i in plan.items]  # fmt: skip
+        emit_json({"applied": plan.applied, "items": items, "to_create": len(plan.to_create), "snippet": snippet})
+    elif plan.applied:
+        sys.stdout.write(snippet or "")
+        created = [i for i in plan.items if i.action == "created"]
+        info(f"bootstrap: created {len(created)} item(s)" + (f": {', '.join(f'{i.kind} {i.name}' for i in created)}"
+             if created else "; nothing was missing") + ". Paste the snippet above into your config file.")  # fmt: skip
+    else:
+        table("bootstrap plan", ("kind", "config key", "name in Mautic", "action", "Mautic id", "detail"),
+              [(i.kind, i.key, i.name, i.action, i.mautic_id, i.detail) for i in plan.items])  # fmt: skip
+        n = len(plan.to_create)
+        info(
+            f"{n} item(s) to create; run `mautic-ctl bootstrap --apply` to create them." if n else "nothing to create."
+        )
+    if plan.conflicts:
+        from mautic_ctl.cli.output import warn
+
+        for item in plan.conflicts:
+            warn(f"{item.kind} {item.key}: {item.detail} (bootstrap never changes what exists).")
+
+
+def render_log(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        emit_json({"calls": rows, "count": len(rows)})
+        return
+    table("Mautic calls (newest first)", ("at", "event", "user", "method", "path", "status", "ms"),
+          [(ts(r["at"]), r["event_pk"], r["user_id"], r["method"], r["path"], r["status"] or r["error"] or "no answer",
+            f"{r['duration_ms']:.0f}") for r in rows])  # fmt: skip

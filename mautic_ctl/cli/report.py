@@ -42,7 +42,10 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Per campaign (or arm): users entered and, within the window after entry, how many upgraded,
-    downgraded, churned, reactivated or paid — each beside the holdout, with a 95% interval for the difference."""
+    downgraded, churned, reactivated or paid — each beside the holdout, with a 95% interval for the difference.
+
+    Example: mautic-ctl report --since 2026-10-01 --by arm --window 30d
+    """
     from datetime import UTC, datetime, timedelta
 
     from mautic_ctl.cli.report_view import render_report

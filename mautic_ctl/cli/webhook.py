@@ -35,6 +35,8 @@ def serve(
 
     Each delivery is verified over its raw body and recorded in one transaction before the 2xx;
     applying is left to `queue run` (or --apply).
+
+    Example: mautic-ctl webhook serve --port 8787 --apply
     """
     from mautic_ctl.cli.output import info
     from mautic_ctl.services.serve import serve_webhooks
@@ -57,7 +59,10 @@ def list_(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Webhook deliveries received, newest first (dead ones keep their body and the reason)."""
+    """Webhook deliveries received, newest first (dead ones keep their body and the reason).
+
+    Example: mautic-ctl webhook list --outcome dead --json
+    """
     from mautic_ctl.cli.output import emit_json, table
     from mautic_ctl.cli.render import ts
     from mautic_ctl.errors import InputError
@@ -155,6 +160,8 @@ def simulate(
     Writes exactly the signed body on stdout (no newline added, so `> body.json` verifies), and the
     signature header on stderr; --json prints both in one object. With --send URL it posts the
     delivery to a running `webhook serve` and prints the receiver's answer instead.
+
+    Example: mautic-ctl simulate stripe customer.subscription.updated --email a@example.com --from free --to pro
     """
     import json
     import sys

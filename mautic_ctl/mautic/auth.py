@@ -18,6 +18,20 @@ import httpx
 from mautic_ctl.errors import AuthError, ConfigError, TransientError
 
 TOKEN_PATH = "/oauth/v2/token"
+OAUTH2_FIX = (
+    "check MAUTIC_CLIENT_ID / MAUTIC_CLIENT_SECRET ([mautic] client_id / client_secret), and that the client "
+    "was created by an admin user under Settings > API Credentials"
+)
+BASIC_FIX = (
+    "check MAUTIC_USERNAME / MAUTIC_PASSWORD ([mautic] username / password), and that HTTP basic auth is "
+    "enabled in Mautic (Settings > Configuration > API Settings)"
+)
+API_DISABLED_FIX = "enable the API in Mautic (Settings > Configuration > API Settings)"
+
+
+def credentials_fix(auth: httpx.Auth | None) -> str:
+    """The settings a person must fix when Mautic refuses these credentials."""
+    return BASIC_FIX if isinstance(auth, httpx.BasicAuth) else OAUTH2_FIX
 
 
 class _Secret(Protocol):
@@ -41,6 +55,14 @@ def _mautic_message(response: httpx.Response) -> str:
         return str(first.get("message") or "").strip() or f"HTTP {response.status_code}"
     except Exception:
         return f"HTTP {response.status_code}"
+
+
+def _not_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return True
+    return False
 
 
 class OAuth2ClientCredentials(httpx.Auth):
@@ -100,9 +122,16 @@ class OAuth2ClientCredentials(httpx.Auth):
         status = response.status_code
         if status >= 500 or status == 429:
             raise TransientError(f"POST {TOKEN_PATH} failed with HTTP {status}.", status=status)
+        if status == 404 or _not_json(response):  # no OAuth2 server here: the URL is wrong
+            from mautic_ctl.mautic.responses import not_mautic
+
+            raise not_mautic(response, f"POST {TOKEN_PATH}")
         if status != 200:
             # 400 invalid_client / unauthorized_client / invalid_request: the credentials are wrong.
-            raise AuthError(f"POST {TOKEN_PATH} refused the client credentials: {_mautic_message(response)}")
+            raise AuthError(
+                f"Mautic refused the OAuth2 client credentials ({_mautic_message(response)}); {OAUTH2_FIX}.",
+                status=status,
+            )
         try:
             body: Any = response.json()
             token = str(body["access_token"])

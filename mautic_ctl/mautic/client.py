@@ -18,6 +18,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from mautic_ctl import __version__
 from mautic_ctl.errors import (
+    AuthError,
     ConfigError,
     OutcomeUnknown,
     PermanentError,
@@ -25,7 +26,7 @@ from mautic_ctl.errors import (
     TransientError,
 )
 from mautic_ctl.mautic import responses
-from mautic_ctl.mautic.auth import OAuth2ClientCredentials, make_auth
+from mautic_ctl.mautic.auth import OAuth2ClientCredentials, credentials_fix, make_auth
 from mautic_ctl.mautic.responses import BatchItemResult
 from mautic_ctl.mautic.values import FieldFormat, as_bool, outgoing
 
@@ -34,6 +35,7 @@ __all__ = [
     "FieldFormat",
     "MauticClient",
     "OAuth2ClientCredentials",
+    "Probe",
     "RequestRecord",
     "UpsertResult",
     "make_auth",
@@ -55,6 +57,16 @@ class RequestRecord:
     status: int | None  # None when no response arrived
     duration_s: float
     error: str | None  # the transport failure's class name ("ReadTimeout") when no response arrived
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One timed authenticated call, for `doctor`: Mautic's version and rate-limit headers."""
+
+    seconds: float
+    version: str | None  # the Mautic-Version header (absent on some answers, fact sheet §Version header)
+    rate_limit: int | None  # X-RateLimit-Limit, when Mautic's rate limiter is on
+    rate_remaining: int | None
 
 
 @dataclass(frozen=True)
@@ -431,6 +443,41 @@ class MauticClient:
         """All contact fields; paged because the default page (30) is smaller than the stock set."""
         return await self._list("/api/fields/contact", "fields", minimal=False)
 
+    # ---- set-up (bootstrap, doctor) -------------------------------------------------------------
+
+    async def create_segment(self, body: Mapping[str, Any]) -> int:
+        """POST /api/segments/new; the new segment's id."""
+        return await self._create("/api/segments/new", "list", body)
+
+    async def create_field(self, body: Mapping[str, Any]) -> int:
+        """POST /api/fields/contact/new; the new contact field's id."""
+        return await self._create("/api/fields/contact/new", "field", body)
+
+    async def create_campaign(self, body: Mapping[str, Any]) -> int:
+        """POST /api/campaigns/new (needs one event and one source in 5.x, fact sheet); the new id."""
+        return await self._create("/api/campaigns/new", "campaign", body)
+
+    async def probe(self) -> Probe:
+        """One cheap authenticated call (a one-item segment page), timed, with the headers `doctor` reports."""
+        start = time.perf_counter()
+        try:
+            response = await self._http.request("GET", "/api/segments", params={"limit": 1, "minimal": 1})
+        except httpx.HTTPError as exc:
+            raise responses.transport_error(exc, "GET /api/segments", True) from exc
+        self._check(response, "GET /api/segments", True, None, False)
+        headers = response.headers
+        return Probe(
+            time.perf_counter() - start,
+            headers.get("Mautic-Version"),
+            responses.as_int(headers.get("X-RateLimit-Limit")),
+            responses.as_int(headers.get("X-RateLimit-Remaining")),
+        )
+
+    async def _create(self, path: str, key: str, body: Mapping[str, Any]) -> int:
+        _, answer = await self._call("POST", path, json=dict(body), idempotent=False)
+        where = f"POST {path}"
+        return responses.id_of(responses.obj(responses.obj(answer, where).get(key), where), where)
+
     # ---- plumbing -------------------------------------------------------------------------------
 
     async def _entity(self, template: str, key: str, entity_id: int) -> dict[str, Any]:
@@ -471,6 +518,16 @@ class MauticClient:
             results.extend(responses.batch_results(responses.obj(body, where), len(chunk), offset, where))
         return results
 
+    def _check(self, response: httpx.Response, where: str, *args: Any) -> tuple[int, Any]:
+        """``responses.check``, with refused credentials naming the settings of this client's auth mode."""
+        try:
+            return responses.check(response, where, *args)
+        except AuthError as exc:
+            if "Settings >" in exc.message:  # already says what to fix (API disabled)
+                raise
+            fix = credentials_fix(self._http.auth)
+            raise AuthError(f"{exc.message.rstrip('.')}; {fix}.", status=exc.status) from None
+
     async def _call(
         self,
         method: str,
@@ -485,9 +542,10 @@ class MauticClient:
     ) -> tuple[int, Any]:
         """Send one logical request with short retries; return (status, parsed JSON body)."""
         path = template.format(**{name: int(value) for name, value in ids.items()})
-        where = f"{method} {template}"
+        where = f"{method} {path}"  # ids filled in (never a query string: it may hold an email)
+        subject = (lambda message: responses.subject_of(template, ids, message)) if ids else None
         if self._read_only and method != "GET":
-            raise ConfigError(f"dry run: refusing to send {where} (a dry run only reads Mautic).")
+            raise ConfigError(f"dry run: refusing to send {method} {template} (a dry run only reads Mautic).")
         retrying = AsyncRetrying(
             # OutcomeUnknown is a TransientError too, but repeating it could apply the call twice.
             retry=retry_if_exception(
@@ -503,7 +561,7 @@ class MauticClient:
                     response = await self._http.request(method, path, params=params, json=json)
                 except httpx.HTTPError as exc:
                     raise responses.transport_error(exc, where, idempotent) from exc
-                return responses.check(response, where, idempotent, forbidden_hint, item_errors)
+                return self._check(response, where, idempotent, forbidden_hint, item_errors, subject)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
 

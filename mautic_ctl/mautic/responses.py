@@ -9,7 +9,7 @@ may be missing. Messages name the method and path template, never a query string
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,12 +20,13 @@ from mautic_ctl.errors import (
     AuthError,
     MauticError,
     NotFound,
+    NotMautic,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
     TransientError,
 )
-from mautic_ctl.mautic.auth import TOKEN_PATH
+from mautic_ctl.mautic.auth import API_DISABLED_FIX, TOKEN_PATH
 
 BATCH_LIMIT_MESSAGE = "entities are supported at a time"  # "A max of 200 entities are supported …"
 UNPUBLISHED_HINT = "the segment is probably unpublished (Mautic refuses membership changes on it)"
@@ -46,18 +47,85 @@ class BatchItemResult:
 
 
 def transport_error(exc: httpx.HTTPError, where: str, idempotent: bool) -> TransientError:
-    """No answer from Mautic. Only a failure before anything was sent is safe to repeat blindly."""
+    """No answer from Mautic. Only a failure before anything was sent is safe to repeat blindly.
+
+    The message names host and port and what to check: a bare "ConnectError" tells nobody anything.
+    """
     name = type(exc).__name__
+    at = _host_port(exc)
     if isinstance(exc, httpx.ConnectError) and (reason := _tls_failure(exc)):  # nothing was sent
         return TransientError(
-            f"{where}: Mautic's TLS certificate could not be verified ({reason}); fix the certificate "
+            f"{where}: Mautic's TLS certificate could not be verified at {at} ({reason}); fix the certificate "
             "(or, against a test server only, use --insecure)."
+        )
+    if isinstance(exc, httpx.ConnectError) and (reason := _tls_mismatch(exc)):
+        return TransientError(
+            f"{where}: no TLS handshake with {at} ({reason}): the server there does not speak https on that "
+            "port; check the scheme and port of MAUTIC_BASE_URL (http:// for a plain server?)."
         )
     if not idempotent and not _nothing_sent(exc):
         return OutcomeUnknown(
-            f"{where} got no answer from Mautic ({name}); it may have been applied, check before repeating."
+            f"{where} got no answer from Mautic at {at} ({name}); it may have been applied, check before repeating."
         )
-    return TransientError(f"{where} got no answer from Mautic ({name}).")
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return TransientError(
+            f"{where} could not connect to Mautic at {at} ({_reason(exc)}); is Mautic running there, "
+            "and are the host and port in MAUTIC_BASE_URL right?"
+        )
+    return TransientError(f"{where} got no answer from Mautic at {at} ({name}); Mautic may be overloaded.")
+
+
+def _host_port(exc: httpx.HTTPError) -> str:
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return "the configured URL"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.host}:{port}"
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason ("Connection refused", "Name or service not known"), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    found = type(exc).__name__
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and (current.strerror or str(current)):
+            found = current.strerror or str(current)
+        current = current.__cause__ or current.__context__
+    return found if found != "ConnectError" else (str(exc) or found)
+
+
+def _tls_mismatch(exc: BaseException) -> str | None:
+    """An https:// URL pointed at a plain-http port: OpenSSL reports a wrong version or record."""
+    text = str(exc)
+    for marker in ("WRONG_VERSION_NUMBER", "record layer failure", "UNEXPECTED_EOF", "packet length too long"):
+        if marker in text:
+            return marker
+    return None
+
+
+def api_root(response: httpx.Response) -> str:
+    """The base URL the client is configured with, from a response's request URL (what comes before /api)."""
+    url = response.request.url
+    path = url.path
+    for marker in ("/api/", "/oauth/"):
+        if marker in path:
+            path = path[: path.index(marker)]
+            break
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{path}"
+
+
+def not_mautic(response: httpx.Response, where: str) -> NotMautic:
+    kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
+    return NotMautic(
+        f"this is not a Mautic API at {api_root(response)}: {where} answered HTTP {response.status_code} "
+        f"({kind}); check MAUTIC_BASE_URL (Mautic's root URL, with any path prefix such as /mautic) and that "
+        "the API is enabled in Mautic (Settings > Configuration > API Settings).",
+        status=response.status_code,
+    )
 
 
 def _tls_failure(exc: BaseException) -> str | None:
@@ -82,9 +150,17 @@ def _nothing_sent(exc: httpx.HTTPError) -> bool:
 
 
 def check(
-    response: httpx.Response, where: str, idempotent: bool, hint: str | None, item_errors: bool
+    response: httpx.Response,
+    where: str,
+    idempotent: bool,
+    hint: str | None,
+    item_errors: bool,
+    subject: Callable[[str], str] | None = None,
 ) -> tuple[int, Any]:
-    """Map one Mautic answer to (status, body) or to an exception of the errors.py tree."""
+    """Map one Mautic answer to (status, body) or to an exception of the errors.py tree.
+
+    ``subject(message)`` names the object a 404 is about ("segment #42"), from Mautic's message.
+    """
     status = response.status_code
     try:
         body: Any = response.json()
@@ -94,7 +170,7 @@ def check(
         if isinstance(body, dict) and body.get("errors") and not item_errors:
             raise PermanentError(f"{where} answered HTTP {status} with errors: {_message(body)}", status=status)
         if body is None:
-            raise PermanentError(f"{where} answered HTTP {status} without a JSON body.", status=status)
+            raise not_mautic(response, where)
         return status, body
     text = f"{where} failed with HTTP {status}: {_message(body)}"
     if status == 429:
@@ -105,10 +181,14 @@ def check(
     if status == 403:
         if hint and _error_type(body) not in _AUTH_ERROR_TYPES:  # "You do not have access …" (§9.14)
             raise PermanentError(f"{text} ({hint}).", status=status)
+        if _error_type(body) == "api_disabled":
+            raise AuthError(f"{text} ({API_DISABLED_FIX}).", status=status)
         raise AuthError(text, status=status)
     if status == 404:
         if body is None or _message(body).startswith("Requested URL not found"):  # router, not entity
-            raise PermanentError(f"{text} (not a Mautic API route: check the Mautic URL).", status=status)
+            raise not_mautic(response, where)
+        if subject is not None:
+            raise NotFound(f"{where} failed with HTTP 404: {subject(_message(body))} ({_message(body)})", status=404)
         raise NotFound(text, status=status)
     if (status >= 500 and BATCH_LIMIT_MESSAGE not in _message(body)) or status == 408:
         if not idempotent:
@@ -117,6 +197,29 @@ def check(
     if 300 <= status < 400:
         raise PermanentError(f"{where} was redirected (HTTP {status}): check the Mautic URL.", status=status)
     raise PermanentError(text, status=status)  # 400, 422, the batch-limit 500 (our bug), other 4xx
+
+
+_KINDS = {"contacts": "contact", "segments": "segment", "campaigns": "campaign", "fields": "field"}
+
+
+def subject_of(template: str, ids: Mapping[str, int], message: str) -> str:
+    """Which object a 404 is about: "contact #7", "segment #42", or both when Mautic does not say.
+
+    The membership routes check the contact first and say "Contact not found." (fact sheet, Not found);
+    "Item was not found." on them means the segment or campaign, except for a campaign add, where
+    Mautic gives that message for both.
+    """
+    parts = template.strip("/").split("/")  # api, segments, {id}, contact, {cid}, add
+    kind = _KINDS.get(parts[1], "item")
+    own = f"{kind} #{ids['id']}" if "id" in ids else kind
+    if "cid" not in ids:
+        return f"{own} does not exist in Mautic"
+    contact = f"contact #{ids['cid']}"
+    if message.startswith("Contact not found"):
+        return f"{contact} does not exist in Mautic"
+    if kind == "campaign" and template.endswith("/add"):
+        return f"{own} or {contact} does not exist in Mautic"
+    return f"{own} does not exist in Mautic"
 
 
 def _error_list(body: Any) -> list[Any]:

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from mautic_ctl.errors import MauticError
+from mautic_ctl.mautic.client import MauticClient
 from mautic_ctl.services.runtime import Runtime
 
 
@@ -25,50 +26,53 @@ def verify_config(rt: Runtime) -> list[Check]:
 
 
 async def _verify(rt: Runtime) -> list[Check]:
+    async with rt.client() as client:
+        return await check_all(rt, client)
+
+
+async def check_all(rt: Runtime, client: MauticClient) -> list[Check]:
+    """Every configured item checked over an open client (also `doctor`'s verify-config summary)."""
     from mautic_ctl.services.resolve import as_id, configured_refs, match_name
 
     checks: list[Check] = []
-    async with rt.client() as client:
-        lists = {"segment": await client.list_segments(), "campaign": await client.list_campaigns()}
-        for kind, refs in configured_refs(rt.settings).items():
-            by_id = {int(e["id"]): e for e in lists[kind]}
-            for key, ref in sorted(refs.items()):
-                mautic_id = as_id(ref)
-                if mautic_id is None:
-                    mautic_id = match_name(lists[kind], str(ref))
-                entity = by_id.get(mautic_id) if mautic_id is not None else None
-                if entity is None and mautic_id is not None:
-                    try:
-                        getter = client.get_segment if kind == "segment" else client.get_campaign
-                        entity = await getter(mautic_id)
-                    except MauticError:
-                        entity = None
-                if entity is None:
-                    checks.append(Check(kind, key, str(ref), mautic_id, False, "missing in Mautic"))
-                elif not entity.get("isPublished", True):
-                    checks.append(Check(kind, key, str(ref), mautic_id, False, "exists but is unpublished"))
-                else:
-                    checks.append(Check(kind, key, str(ref), mautic_id, True, str(entity.get("name", ""))))
-        fields = {f.get("alias"): f for f in await client.list_fields()}
-        wanted = {"email": "email", "firstname": "text", "lastname": "text"}
-        wanted |= {alias: spec.type.value for alias, spec in rt.settings.field_specs().items()}
-        wanted |= {exp.field: "text" for exp in rt.settings.experiments}  # where each arm is written
-        for alias, ftype in wanted.items():
-            found = fields.get(alias)
-            if found is None:
-                checks.append(Check("field", alias, ftype, None, False, "missing (Mautic would ignore writes)"))
-            elif not found.get("isPublished", True):
-                checks.append(Check("field", alias, ftype, found.get("id"), False, "unpublished (writes ignored)"))
-            elif found.get("type") != ftype and not (ftype == "text" and found.get("type") in ("text", "select")):
-                checks.append(
-                    Check(
-                        "field", alias, ftype, found.get("id"), False, f"type is {found.get('type')}, expected {ftype}"
-                    )
-                )
-            elif alias == rt.settings.policy().fields.lifetime_value and ftype == "number" and _scale(found) < 2:
-                checks.append(Check("field", alias, ftype, found.get("id"), False, _money_detail(found), warning=True))
+    lists = {"segment": await client.list_segments(), "campaign": await client.list_campaigns()}
+    for kind, refs in configured_refs(rt.settings).items():
+        by_id = {int(e["id"]): e for e in lists[kind]}
+        for key, ref in sorted(refs.items()):
+            mautic_id = as_id(ref)
+            if mautic_id is None:
+                mautic_id = match_name(lists[kind], str(ref))
+            entity = by_id.get(mautic_id) if mautic_id is not None else None
+            if entity is None and mautic_id is not None:
+                try:
+                    getter = client.get_segment if kind == "segment" else client.get_campaign
+                    entity = await getter(mautic_id)
+                except MauticError:
+                    entity = None
+            if entity is None:
+                checks.append(Check(kind, key, str(ref), mautic_id, False, "missing in Mautic"))
+            elif not entity.get("isPublished", True):
+                checks.append(Check(kind, key, str(ref), mautic_id, False, "exists but is unpublished"))
             else:
-                checks.append(Check("field", alias, ftype, found.get("id"), True, str(found.get("label", ""))))
+                checks.append(Check(kind, key, str(ref), mautic_id, True, str(entity.get("name", ""))))
+    fields = {f.get("alias"): f for f in await client.list_fields()}
+    wanted = {"email": "email", "firstname": "text", "lastname": "text"}
+    wanted |= {alias: spec.type.value for alias, spec in rt.settings.field_specs().items()}
+    wanted |= {exp.field: "text" for exp in rt.settings.experiments}  # where each arm is written
+    for alias, ftype in wanted.items():
+        found = fields.get(alias)
+        if found is None:
+            checks.append(Check("field", alias, ftype, None, False, "missing (Mautic would ignore writes)"))
+        elif not found.get("isPublished", True):
+            checks.append(Check("field", alias, ftype, found.get("id"), False, "unpublished (writes ignored)"))
+        elif found.get("type") != ftype and not (ftype == "text" and found.get("type") in ("text", "select")):
+            checks.append(
+                Check("field", alias, ftype, found.get("id"), False, f"type is {found.get('type')}, expected {ftype}")
+            )
+        elif alias == rt.settings.policy().fields.lifetime_value and ftype == "number" and _scale(found) < 2:
+            checks.append(Check("field", alias, ftype, found.get("id"), False, _money_detail(found), warning=True))
+        else:
+            checks.append(Check("field", alias, ftype, found.get("id"), True, str(found.get("label", ""))))
     return [*checks, *completeness_checks(rt)]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from mautic_ctl.errors import ConfigError, StoreError, StoreRefused
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_MS = 60_000  # 50 processes enqueueing at once must wait, never fail with "locked"
 
 PRAGMAS = (

@@ -163,6 +163,36 @@ def recent_audit(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, An
     return rows(conn, "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,))
 
 
+def audit_log(conn: sqlite3.Connection, wanted: Any) -> list[dict[str, Any]]:
+    """Audit rows, newest first, with the event's id and user (``wanted``: a ``services.log.AuditFilter``)."""
+    where, params = [], {"limit": wanted.limit}
+    if wanted.user_id is not None:
+        where.append("e.user_id = :user")
+        params["user"] = wanted.user_id
+    if wanted.event is not None:
+        where.append("(e.event_id = :event OR CAST(l.event_pk AS TEXT) = :event)")
+        params["event"] = str(wanted.event)
+    if wanted.since is not None:
+        where.append("a.at >= :since")
+        params["since"] = wanted.since
+    if wanted.status_min is not None:
+        status = "a.status BETWEEN :low AND :high"
+        where.append(f"({status} OR a.status IS NULL)" if wanted.no_answer else status)
+        params |= {"low": wanted.status_min, "high": wanted.status_max}
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    # A call belongs to its event (audit.event_pk) and, for a batch call, to every event it served.
+    return rows(
+        conn,
+        f"""SELECT a.at, l.event_pk, e.event_id, e.user_id, a.method, a.path, a.status, a.duration_ms, a.error
+            FROM audit AS a
+            LEFT JOIN (SELECT id AS audit_id, event_pk FROM audit WHERE event_pk IS NOT NULL
+                       UNION SELECT audit_id, event_pk FROM audit_events) AS l ON l.audit_id = a.id
+            LEFT JOIN events AS e ON e.id = l.event_pk {clause}
+            ORDER BY a.id DESC, l.event_pk LIMIT :limit""",
+        params,
+    )
+
+
 # --- id cache ---------------------------------------------------------------------------------
 
 

@@ -9,7 +9,9 @@
                    ├──────────── revive ◄───────────────────┘   (never applicable)    │
                    └──────────────────────────────────────────────────────────────────┘
     A processing event whose lease expired is claimable again (its worker died); extend_lease and
-    save_progress renew a live worker's lease. purge_finished deletes old done / superseded (/ dead) rows.
+    save_progress renew a live worker's lease; revive (any open or dead event) and expedite
+    (`queue run --now`: pending events in backoff, never a 429's wait) make events due now.
+    purge_finished deletes old done / superseded (/ dead) rows.
 
 Delivery is at-least-once; the drain makes application idempotent by recording each operation as
 done (``progress``) in the same store, so a retry after a crash does only what is left.
@@ -521,6 +523,29 @@ def revive(conn: sqlite3.Connection, pks: Sequence[int] | None, now: float) -> l
     return sorted(r[0] for r in got)
 
 
+def expedite(conn: sqlite3.Connection, now: float) -> int:
+    """`queue run --now`: pending events waiting out a backoff become due; a 429's wait is kept
+    (Mautic would only refuse them again until its limit resets)."""
+    with write(conn):
+        cur = conn.execute(
+            """UPDATE events SET next_attempt_at = :now
+               WHERE status = 'pending' AND next_attempt_at > :now
+                 AND coalesce((SELECT outcome FROM event_errors WHERE event_pk = events.id
+                               ORDER BY id DESC LIMIT 1), '') != 'deferred'""",
+            {"now": now},
+        )
+    return cur.rowcount
+
+
+def last_open_error(conn: sqlite3.Connection) -> str | None:
+    """The latest error among the events still open: what a `queue run` summary names."""
+    row = conn.execute(
+        """SELECT last_error FROM events WHERE status IN ('pending', 'processing') AND last_error IS NOT NULL
+           ORDER BY updated_at DESC, id DESC LIMIT 1"""
+    ).fetchone()
+    return row[0] if row else None
+
+
 def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: float) -> list[int]:
     """Put finished events that occurred since ``since`` back in the queue, flagged as replays.
 
@@ -574,8 +599,16 @@ def replay(conn: sqlite3.Connection, *, since: str, user_id: str | None, now: fl
     return sorted(r[0] for r in got)
 
 
-def purge_finished(conn: sqlite3.Connection, *, before: float, statuses: Sequence[Status]) -> int:
+def purge_finished(
+    conn: sqlite3.Connection, *, before: float, statuses: Sequence[Status], dry_run: bool = False
+) -> int:
+    """Delete (or with ``dry_run`` count) finished events in ``statuses`` finished before ``before``."""
     marks = ",".join("?" for _ in statuses)
+    if dry_run:
+        return conn.execute(
+            f"SELECT count(*) FROM events WHERE status IN ({marks}) AND finished_at < ?",
+            (*[s.value for s in statuses], before),
+        ).fetchone()[0]
     with write(conn):
         cur = conn.execute(
             f"DELETE FROM events WHERE status IN ({marks}) AND finished_at < ?",

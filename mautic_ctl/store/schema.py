@@ -240,4 +240,19 @@ def m007_billing_links(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (provider, customer_id, id) "
         "WHERE outcome = 'waiting'"
+
+
+@MIGRATIONS()
+def m008_runs(db: sqlite_utils.Database) -> None:
+    """One row per `queue run`: when it finished and how (for monitoring: last run time and outcome)."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS runs (
+            id INTEGER PRIMARY KEY,
+            started_at REAL NOT NULL,
+            finished_at REAL NOT NULL,
+            exit_code INTEGER NOT NULL,
+            applied INTEGER NOT NULL,
+            dead INTEGER NOT NULL,
+            error TEXT
+        )"""
     )

@@ -21,6 +21,7 @@ from mautic_ctl.errors import (
     ConfigError,
     MauticError,
     NotFound,
+    NotMautic,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
@@ -389,17 +390,20 @@ async def test_error_message_has_mautic_text_and_template_but_no_query(mock, mak
             await client.get_contact(1037)
     assert "Looks like I encountered an error" in str(lookup.value)
     assert "o'brien" not in str(lookup.value) and "where" not in str(lookup.value)
-    assert str(get.value) == "GET /api/contacts/{id} failed with HTTP 404: Item was not found."
+    assert str(get.value) == (
+        "GET /api/contacts/1037 failed with HTTP 404: contact #1037 does not exist in Mautic (Item was not found.)"
+    )
 
 
 async def test_router_404_is_not_a_missing_entity(mock, make_client):
-    """A router-level 404 ("Requested URL not found") is a PermanentError, not NotFound."""
+    """A router-level 404 ("Requested URL not found") means the URL is not Mautic's API: NotMautic, not NotFound."""
     mock.get("/api/contacts/5").respond(404, json=ROUTE_NOT_FOUND)
     async with make_client() as client:
-        with pytest.raises(PermanentError) as info:
+        with pytest.raises(NotMautic) as info:
             await client.get_contact(5)
     assert not isinstance(info.value, NotFound)
-    assert "check the Mautic URL" in str(info.value)
+    assert str(info.value).startswith("this is not a Mautic API at https://mautic.test: GET /api/contacts/5 answered")
+    assert "check MAUTIC_BASE_URL" in str(info.value)
 
 
 async def test_429_carries_reset_time_and_is_not_retried(mock, make_client):

@@ -9,6 +9,7 @@ import pytest
 from mautic_ctl.errors import (
     AuthError,
     NotFound,
+    NotMautic,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
@@ -56,9 +57,26 @@ def test_permanent_and_rule_errors_go_dead_at_once(exc):
     assert decision == Decision(dead=True, reason=str(exc))
 
 
-@pytest.mark.parametrize("exc", [TransientError("503 from Mautic"), OutcomeUnknown("timeout"), AuthError("401")])
+@pytest.mark.parametrize("exc", [AuthError("401 after the refresh"), NotMautic("this is not a Mautic API at …")])
+def test_setup_errors_halt_and_leave_the_event_due_without_an_attempt(exc):
+    """Wrong credentials or URL: no backoff, no attempt counted, never dead — and the drain halts."""
+    for attempt in (1, POLICY.max_attempts, POLICY.max_attempts + 3):
+        decision = decide(exc, attempt, NOW, POLICY)
+        assert decision == Decision(False, str(exc), NOW, counts_as_attempt=False, halt=True)
+
+
+def test_a_failed_courtesy_attempt_stays_due():
+    """The attempt right after recording: a transient failure leaves the event due now (cron paces it);
+    a permanent one still goes dead, a 429 still waits for its reset."""
+    assert decide(TransientError("503"), 1, NOW, POLICY, courtesy=True) == Decision(False, "503", NOW)
+    assert decide(PermanentError("400"), 1, NOW, POLICY, courtesy=True).dead
+    reset = datetime.fromtimestamp(NOW + 120, UTC)
+    assert decide(RateLimited("429", reset_at=reset), 1, NOW, POLICY, courtesy=True).retry_at == NOW + 120
+
+
+@pytest.mark.parametrize("exc", [TransientError("503 from Mautic"), OutcomeUnknown("timeout")])
 def test_transient_errors_retry_until_max_attempts_then_go_dead(exc):
-    """Transient (and auth) errors are retried for attempts 1..max-1 and dead at max, saying so."""
+    """Transient errors are retried for attempts 1..max-1 and dead at max, saying so."""
     for attempt in range(1, POLICY.max_attempts):
         decision = decide(exc, attempt, NOW, POLICY)
         assert not decision.dead and decision.counts_as_attempt and decision.reason == str(exc)

@@ -21,10 +21,10 @@ def test_missing_configuration_exits_2_and_records_nothing(cli, monkeypatch):
 
 
 def test_wrong_credentials_keep_the_event_queued(cli, monkeypatch, mautic):
-    """Wrong OAuth2 secret: the event stays pending (nothing lost) and the error names the credentials."""
+    """Wrong OAuth2 secret: the event stays pending (nothing lost); exit 78 names the setting to fix."""
     monkeypatch.setenv("MAUTIC_CLIENT_SECRET", "wrong-secret")
     res = cli("signup", "--user-id", "u1", "--email", "a@example.com", "--json")
-    assert res.code in (1, 75)
+    assert res.code == 78 and "MAUTIC_CLIENT_SECRET" in res.stderr
     assert res.json()["status"] == "queued"
     assert "wrong-secret" not in res.stdout + res.stderr
     assert cli("queue", "stats", "--json").json()["counts"]["pending"] == 1
@@ -130,3 +130,17 @@ def test_a_superseded_event_is_reported_not_a_silent_success(env):
     assert old.json()["status"] == "superseded"
     warning = [ln for ln in old.stderr.splitlines() if ln.startswith("warning:")]
     assert len(warning) == 1 and "was not applied" in warning[0] and "superseded" in warning[0]
+
+
+def test_usage_errors_are_one_line_with_the_hint(env):
+    """Issue 9, hard case 7: a usage error is one line (`error: …` and where to look), exit 2."""
+    from tests.helpers import run_installed
+
+    cases = {
+        ("signup", "--email", "a@b.c"): "error: Missing option '--user-id'. See `mautic-ctl signup --help`.",
+        ("no-such-command",): "error: No such command 'no-such-command'. See `mautic-ctl --help`.",
+        ("queue", "lst"): "error: No such command 'lst'. Did you mean 'list'? See `mautic-ctl queue --help`.",
+    }
+    for args, line in cases.items():
+        res = run_installed(list(args), env)
+        assert (res.code, res.stderr, res.stdout) == (2, line + "\n", ""), args

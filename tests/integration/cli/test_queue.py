@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from mautic_ctl.emulator.config import FaultConfig
 from tests.helpers import contact_view, make_all_due, run_installed
@@ -135,4 +136,5 @@ def test_rate_limited_drain_stops_claiming_and_defers(cli, mautic, tmp_path):
     assert sorted(e["attempts"] for e in events) == [0, 0, 0, 0]  # a deferral is not an attempt
     deferred = [e for e in events if e["last_error"]]
     assert len(deferred) == 1 and "rate limit" in deferred[0]["last_error"]
-    assert deferred[0]["next_attempt_at"] > time.time() + 600  # the hourly window's reset, not a short backoff
+    next_at = datetime.fromisoformat(deferred[0]["next_attempt_at"]).timestamp()  # JSON times: ISO 8601 UTC
+    assert next_at > time.time() + 600  # the hourly window's reset, not a short backoff
