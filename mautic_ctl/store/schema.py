@@ -240,6 +240,7 @@ def m007_billing_links(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries (provider, customer_id, id) "
         "WHERE outcome = 'waiting'"
+    )
 
 
 @MIGRATIONS()
