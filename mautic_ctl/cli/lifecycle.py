@@ -45,7 +45,10 @@ def login(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """The user logged in: set last_login (--occurred-at, default now). Logins queued together cost one update."""
+    """The user logged in: set last_login (--occurred-at, default now). Logins queued together cost one update.
+
+    Example: mautic-ctl login --user-id u1 --no-apply
+    """
     record_command(ctx, "login", as_json, no_apply, config, db, user_id=user_id, email=email, event_id=event_id,
                    occurred_at=occurred_at)  # fmt: skip
 
@@ -61,7 +64,10 @@ def email_change(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """The user changed their address: the same contact gets it (never a second contact)."""
+    """The user changed their address: the same contact gets it (never a second contact).
+
+    Example: mautic-ctl email-change --user-id u1 --email ada.lovelace@example.com
+    """
     record_command(ctx, "email_change", as_json, no_apply, config, db, user_id=user_id, email=email,
                    event_id=event_id, occurred_at=occurred_at)  # fmt: skip
 
@@ -90,10 +96,17 @@ def _consent(kind: str, doc: str) -> Callable[..., None]:
 
 unsubscribe = _consent(
     "unsubscribe",
-    """Marketing consent withdrawn: Do Not Contact (email, reason "unsubscribed"), ahead of queued events.""",
+    """Marketing consent withdrawn: Do Not Contact (email, reason "unsubscribed"), ahead of queued events.
+
+    Example: mautic-ctl unsubscribe --user-id u1
+    """,
 )
 resubscribe = _consent(
-    "resubscribe", "Marketing consent given again: remove the contact's Do Not Contact entry for email."
+    "resubscribe",
+    """Marketing consent given again: remove the contact's Do Not Contact entry for email.
+
+    Example: mautic-ctl resubscribe --user-id u1
+    """,
 )
 
 
@@ -107,7 +120,10 @@ def delete_user(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Account deletion: delete (or anonymise) the contact, then erase the user from mautic-ctl's store."""
+    """Account deletion: delete (or anonymise) the contact, then erase the user from mautic-ctl's store.
+
+    Example: mautic-ctl delete-user --user-id u1
+    """
     record_command(ctx, "delete_user", as_json, no_apply, config, db, user_id=user_id, event_id=event_id,
                    occurred_at=occurred_at)  # fmt: skip
 
@@ -127,6 +143,9 @@ def track(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """A product event: the config's track mappings it matches act in Mautic; unmapped events are only counted."""
+    """A product event: the config's track mappings it matches act in Mautic; unmapped events are only counted.
+
+    Example: mautic-ctl track --user-id u1 --event project_created
+    """
     record_command(ctx, "track", as_json, no_apply, config, db, user_id=user_id, name=event, properties=prop or [],
                    email=email, event_id=event_id, occurred_at=occurred_at)  # fmt: skip

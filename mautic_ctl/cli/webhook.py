@@ -90,7 +90,10 @@ def show(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """One stored delivery: outcome, reason, what superseded it, its queue event and its body."""
+    """One stored delivery: outcome, reason, what superseded it, its queue event and its body.
+
+    Example: mautic-ctl webhook show 12 --json
+    """
     import json
 
     from mautic_ctl.cli.output import emit_json, key_values
@@ -119,6 +122,8 @@ def retry(
 
     Their signatures were verified when they arrived. A delivery whose user became known turns into
     a queue event (apply it with `queue run`); one still unresolved stays waiting or dead.
+
+    Example: mautic-ctl webhook retry --all-dead && mautic-ctl queue run
     """
     from mautic_ctl.cli.output import emit_json, table
     from mautic_ctl.services.billing import retry_deliveries
