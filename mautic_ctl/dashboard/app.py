@@ -30,7 +30,7 @@ from starlette.routing import Route
 from mautic_ctl.dashboard import security
 from mautic_ctl.dashboard.charts import bar_chart
 from mautic_ctl.services import operator
-from mautic_ctl.store import connect, mirror, views
+from mautic_ctl.store import connect, mirror, runs, views
 from mautic_ctl.store import queue as q
 from mautic_ctl.store.billing import list_deliveries
 
@@ -46,7 +46,7 @@ class DashboardOptions:
     read_only: bool = False
     mautic_url: str | None = None
     auth_mode: str = "not configured"
-    probe: Callable[[], dict[str, Any]] | None = None  # on demand: is Mautic reachable, which auth, how fast
+    probe: Callable[[], list[dict[str, Any]]] | None = None  # on demand: the `doctor` findings
     compare_user: Callable[[str, bool], dict[str, Any]] | None = None  # reconcile one user (fix: through the queue)
     experiments: Callable[[], str] | None = None  # the experiments report as a self-contained page
     retry_delivery: Callable[[str], list[dict[str, Any]]] | None = None  # `webhook retry ID`
@@ -149,7 +149,7 @@ class _Pages:
         hours = views.applied_per_hour(self.conn, since=now - CHART_HOURS * 3600, now=now)
         return self.render(
             request, "overview.html", stats=stats, activity=views.last_activity(self.conn),
-            chart=bar_chart(hours, label=f"events applied per hour, last {CHART_HOURS} h"),
+            run=runs.last_run(self.conn), chart=bar_chart(hours, label=f"events applied per hour, last {CHART_HOURS} h"),
             applied_recently=sum(n for _, n in hours), actions=views.recent_actions(self.conn, limit=10),
         )  # fmt: skip
 

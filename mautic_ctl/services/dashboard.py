@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,21 +19,13 @@ def auth_mode(rt: Runtime) -> str:
     return "not configured"
 
 
-def probe(rt: Runtime) -> dict[str, Any]:
-    """One timed call to Mautic: is it reachable, does it accept our credentials, how fast is it."""
+def probe(rt: Runtime) -> list[dict[str, Any]]:
+    """The `doctor` summary (it calls Mautic: on demand only), secrets shown as set / not set."""
+    from dataclasses import asdict
 
-    async def call() -> dict[str, Any]:
-        async with rt.client() as client:
-            start = time.perf_counter()
-            segments = await client.list_segments()
-            return {"reachable": "yes", "segments seen": len(segments),
-                    "one call took": f"{(time.perf_counter() - start) * 1000:.0f} ms"}  # fmt: skip
+    from mautic_ctl.services.doctor import doctor
 
-    try:
-        rt.settings.require_mautic()
-        return asyncio.run(call())
-    except (MauticError, ConfigError) as exc:
-        return {"reachable": "no", "why": exc.message}
+    return [asdict(f) for f in doctor(rt, rt.settings.config_file, rt.settings.profile)]
 
 
 def compare_user(rt: Runtime, user_id: str, *, fix: bool) -> dict[str, Any]:
