@@ -148,10 +148,15 @@ class _Pages:
         stats = q.stats(self.conn, now)
         hours = views.applied_per_hour(self.conn, since=now - CHART_HOURS * 3600, now=now)
         return self.render(
-            request, "overview.html", stats=stats, activity=views.last_activity(self.conn),
-            run=runs.last_run(self.conn), chart=bar_chart(hours, label=f"events applied per hour, last {CHART_HOURS} h"),
-            applied_recently=sum(n for _, n in hours), actions=views.recent_actions(self.conn, limit=10),
-        )  # fmt: skip
+            request,
+            "overview.html",
+            stats=stats,
+            activity=views.last_activity(self.conn),
+            run=runs.last_run(self.conn),
+            chart=bar_chart(hours, label=f"events applied per hour, last {CHART_HOURS} h"),
+            applied_recently=sum(n for _, n in hours),
+            actions=views.recent_actions(self.conn, limit=10),
+        )
 
     def events(self, request: Request) -> Response:
         p = request.query_params
