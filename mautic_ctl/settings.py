@@ -59,6 +59,15 @@ class MauticSettings(_Section):
     batch_limit: int
     """Items per batch call; Mautic answers a larger batch with a 500."""
 
+    @property
+    def oauth2(self) -> bool:
+        """A complete OAuth2 client is configured (it wins over Basic when both are)."""
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def basic(self) -> bool:
+        return bool(self.username and self.password)
+
 
 class QueueSettings(_Section):
     db: Path
@@ -282,7 +291,7 @@ class Settings(BaseModel):
     def require_mautic(self) -> MauticSettings:
         """The Mautic connection settings, or a ConfigError saying what is missing."""
         m = self.mautic
-        check_mautic(m.base_url, oauth2=bool(m.client_id and m.client_secret), basic=bool(m.username and m.password))
+        check_mautic(m.base_url, oauth2=m.oauth2, basic=m.basic)
         return m
 
 

@@ -11,11 +11,13 @@ from mautic_ctl.services.serve import listen
 
 
 def auth_mode(rt: Runtime) -> str:
+    from mautic_ctl.services.doctor import BASIC_SERVER_SECONDS
+
     m = rt.settings.mautic
-    if m.client_id and m.client_secret:
+    if m.oauth2:
         return "OAuth2 (client credentials)"
-    if m.username and m.password:
-        return "HTTP Basic — slow: ~0.46 s of Mautic CPU per call; use OAuth2"
+    if m.basic:
+        return f"HTTP Basic — slow: ~{BASIC_SERVER_SECONDS} s of Mautic CPU per call; use OAuth2"
     return "not configured"
 
 

@@ -103,7 +103,7 @@ async def _mautic(rt: Runtime) -> list[Finding]:
     from mautic_ctl.services.verify import check_all
 
     m = rt.settings.mautic
-    basic = not (m.client_id and m.client_secret)
+    basic = not m.oauth2
     out = [
         Finding("mautic", "base URL", None, str(m.base_url)),
         Finding("auth", "mode", None, "HTTP Basic" if basic else "OAuth2 client credentials"),
